@@ -1,0 +1,186 @@
+//! Offline, read-only inspection of a log directory, for `wal-inspect` and tests.
+//!
+//! Unlike [`crate::Wal::open`], this takes no lock, changes nothing and does not stop at the
+//! first problem: it reports every segment and every problem it can see. It is safe on the
+//! directory of a running server: the open segment is read up to its length at the moment
+//! it is looked at, and an incomplete frame at its end is reported as the open tail (what
+//! recovery would cut, or a write still in progress), not as corruption.
+
+use std::io;
+
+use crate::format::{self, FrameHeader, FLAG_BASE, HEADER_BYTES};
+use crate::segment;
+use crate::storage::Storage;
+use crate::{LogId, Lsn};
+
+/// Whether a segment is the last (open) one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentState {
+    /// Every segment but the last: complete, never written again.
+    Sealed,
+    /// The last segment, still appended to.
+    Open,
+}
+
+/// One segment as found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// File name.
+    pub file: String,
+    /// First LSN, from the file name.
+    pub first_lsn: Lsn,
+    /// Last valid LSN, if the segment has entries.
+    pub last_lsn: Option<Lsn>,
+    /// Number of valid entries.
+    pub entries: u64,
+    /// File length in bytes.
+    pub bytes: u64,
+    /// Sealed or open.
+    pub state: SegmentState,
+    /// Log id from the header, if the header is valid.
+    pub log_id: Option<LogId>,
+    /// True if the header carries the BASE flag.
+    pub base: bool,
+    /// For the open segment: bytes after the last valid frame, and why they are not a frame.
+    pub open_tail: Option<(u64, String)>,
+}
+
+/// Something wrong with the log: corruption, a foreign segment, a gap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The segment file.
+    pub file: String,
+    /// Byte offset in that file (0 for header and naming problems).
+    pub offset: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Everything found in a log directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inspection {
+    /// Segments, oldest first.
+    pub segments: Vec<SegmentInfo>,
+    /// Corruption and inconsistencies; empty for a healthy log.
+    pub problems: Vec<Problem>,
+    /// Notes that are not corruption (leftover temp files, obsolete segments).
+    pub notes: Vec<String>,
+}
+
+/// One entry as seen by [`inspect`]'s visitor.
+#[derive(Debug)]
+pub struct FrameView<'a> {
+    /// Segment file name.
+    pub file: &'a str,
+    /// Byte offset of the frame in the file.
+    pub offset: u64,
+    /// The decoded frame header.
+    pub header: &'a FrameHeader,
+    /// The payload (already checked against the CRC).
+    pub payload: &'a [u8],
+}
+
+/// Inspects every segment in `storage`, calling `visit` for each valid frame in log order.
+pub fn inspect(storage: &dyn Storage, mut visit: impl FnMut(FrameView<'_>)) -> io::Result<Inspection> {
+    let mut out = Inspection::default();
+    let mut firsts = Vec::new();
+    let mut names = storage.list()?;
+    names.sort();
+    for name in names {
+        if name.ends_with(format::TEMP_SUFFIX) {
+            out.notes.push(format!("{name}: half-created segment (removed when the log is next opened)"));
+        } else if let Some(lsn) = format::parse_segment_file_name(&name) {
+            firsts.push(lsn);
+        }
+    }
+    firsts.sort();
+    let mut log_id: Option<LogId> = None;
+    let mut expected_next: Option<Lsn> = None;
+    for (i, first) in firsts.iter().enumerate() {
+        let state = if i + 1 == firsts.len() { SegmentState::Open } else { SegmentState::Sealed };
+        let info = inspect_segment(storage, *first, state, &mut out.problems, &mut visit)?;
+        if let Some(id) = info.log_id {
+            match log_id {
+                None => log_id = Some(id),
+                Some(seen) if seen != id => out.problems.push(Problem {
+                    file: info.file.clone(),
+                    offset: 0,
+                    reason: format!("belongs to log {id}, the segments before it to log {seen}"),
+                }),
+                Some(_) => {}
+            }
+        }
+        if info.base && i > 0 {
+            out.notes.push(format!("{}: the log restarts here; older segments are obsolete", info.file));
+        } else if let Some(expected) = expected_next {
+            if expected != info.first_lsn {
+                out.problems.push(Problem {
+                    file: info.file.clone(),
+                    offset: 0,
+                    reason: format!(
+                        "gap in LSNs: expected the segment to start at {expected}, it starts at {}",
+                        info.first_lsn
+                    ),
+                });
+            }
+        }
+        expected_next = Some(info.last_lsn.map_or(info.first_lsn, Lsn::next));
+        out.segments.push(info);
+    }
+    Ok(out)
+}
+
+fn inspect_segment(
+    storage: &dyn Storage,
+    first: Lsn,
+    state: SegmentState,
+    problems: &mut Vec<Problem>,
+    visit: &mut impl FnMut(FrameView<'_>),
+) -> io::Result<SegmentInfo> {
+    let file_name = format::segment_file_name(first);
+    let file = storage.open_read(&file_name)?;
+    let bytes = file.len()?;
+    let mut info = SegmentInfo {
+        file: file_name.clone(),
+        first_lsn: first,
+        last_lsn: None,
+        entries: 0,
+        bytes,
+        state,
+        log_id: None,
+        base: false,
+        open_tail: None,
+    };
+    let header = match segment::read_header(file.as_ref())? {
+        Ok(h) => h,
+        Err(p) => {
+            problems.push(Problem { file: file_name, offset: 0, reason: format!("bad segment header: {p}") });
+            return Ok(info);
+        }
+    };
+    info.log_id = Some(header.log_id);
+    info.base = header.flags & FLAG_BASE != 0;
+    if header.first_lsn != first {
+        problems.push(Problem {
+            file: file_name.clone(),
+            offset: 0,
+            reason: format!("header says first LSN {}, the file name says {first}", header.first_lsn),
+        });
+        return Ok(info);
+    }
+    let summary = segment::scan(file.as_ref(), first, bytes, |offset, h, payload| {
+        visit(FrameView { file: &file_name, offset, header: h, payload })
+    })?;
+    info.entries = summary.entries;
+    info.last_lsn = summary.last_lsn;
+    if let Some((offset, problem)) = summary.problem {
+        match state {
+            SegmentState::Sealed => problems.push(Problem { file: file_name, offset, reason: problem.to_string() }),
+            SegmentState::Open => {
+                info.open_tail = Some((bytes - offset, format!("at byte offset {offset}: {problem}")))
+            }
+        }
+    }
+    debug_assert!(summary.valid_end >= HEADER_BYTES as u64);
+    Ok(info)
+}

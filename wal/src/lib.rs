@@ -1,0 +1,105 @@
+//! `basalt-wal`: the segmented write-ahead log under every Basalt database.
+//!
+//! # What it owns
+//! Segment files named by their first LSN, the framing of entries (length, CRC32, LSN,
+//! kind), group commit, recovery of a torn tail, readers from any LSN, truncation of a
+//! suffix (log conflicts in replication), purge of a prefix (retention) and reset (a log
+//! that restarts after a snapshot). It knows nothing of graphs, networks or consensus: an
+//! entry is a kind tag and opaque bytes.
+//!
+//! # What it promises
+//! - **Durability.** [`Wal::append`] returns, and a [`Durable`] future resolves, only after
+//!   the entry and every entry before it were written and `fdatasync`ed. A new segment's
+//!   name is made durable (directory fsync) before any entry in it is acknowledged.
+//! - **Ordering.** LSNs are dense and increase by one; the log on disk is always a prefix of
+//!   what was appended. After a crash, recovery keeps the longest valid prefix of the open
+//!   segment and cuts the rest, reporting what it cut. Corruption anywhere else (a sealed
+//!   segment, a header, a foreign segment, a gap) is an error naming the file and offset,
+//!   and nothing is rewritten.
+//! - **Concurrency.** A `Wal` is `Send + Sync`; any number of threads append at once and
+//!   share fsyncs (group commit). Readers run concurrently with appends and see only
+//!   durable entries.
+//! - **Failure.** After a failed write or fsync the log is poisoned: every call fails with
+//!   [`Error::Poisoned`] until it is reopened, because a failed fsync cannot be retried
+//!   safely (the kernel may have dropped the dirty pages).
+//!
+//! # Not done yet
+//! Segments are not preallocated or recycled; the file grows with each write, which costs a
+//! metadata update per fsync on most filesystems.
+//!
+//! The byte formats are in [`format`] and `docs/formats.md`.
+
+pub mod error;
+pub mod format;
+pub mod inspect;
+mod log;
+pub mod mem;
+mod reader;
+mod recovery;
+pub mod segment;
+pub mod storage;
+
+pub use error::{Error, Result};
+pub use log::{Durable, Wal, WalOptions, WalStats, WalStatus};
+pub use mem::MemStorage;
+pub use reader::WalReader;
+pub use recovery::{RecoveryReport, TornTail};
+pub use storage::{DiskStorage, Storage, StorageFile};
+
+/// A log sequence number: the position of an entry in the log. The first entry of a new
+/// log has LSN 1; LSN 0 means "no entry".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Lsn(pub u64);
+
+impl Lsn {
+    /// "No entry": before the first LSN of a new log.
+    pub const ZERO: Lsn = Lsn(0);
+
+    /// The LSN after this one.
+    pub fn next(self) -> Lsn {
+        Lsn(self.0 + 1)
+    }
+
+    /// The LSN before this one (saturating at zero).
+    pub fn prev(self) -> Lsn {
+        Lsn(self.0.saturating_sub(1))
+    }
+}
+
+impl std::fmt::Display for Lsn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The identity of a log: the database it belongs to. Every segment carries it, so a
+/// segment copied from another database's log is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LogId(pub u128);
+
+impl std::fmt::Display for LogId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+/// The caller's tag for what an entry is. The WAL stores it and never interprets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Kind(pub u8);
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// One entry read back from the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its position.
+    pub lsn: Lsn,
+    /// The caller's tag.
+    pub kind: Kind,
+    /// The caller's bytes.
+    pub payload: Vec<u8>,
+}
