@@ -1,0 +1,727 @@
+//! An open database: creating and opening (with recovery), committing transactions through
+//! the WAL, consistent reads, checkpoints.
+//!
+//! # The commit pipeline
+//! 1. *Form* (under the forming lock, reading the applied state): decide RIDs, check
+//!    versions, unique keys and the schema against the applied state plus the pending
+//!    entries; submit the entry to the WAL (which assigns its LSN) and register its effects
+//!    as pending. The lock is released before the fsync, so the next transaction forms
+//!    while this one waits: many commits share one fsync (group commit).
+//! 2. *Wait* until the entry is durable in the WAL.
+//! 3. *Apply* every durable entry in LSN order (whoever gets there first applies for the
+//!    others), under the state's write lock; then drop the entries from the pending guard
+//!    and publish the applied LSN.
+//!
+//! Lock order: forming → state (read) → queue; applier → queue; applier → state (write);
+//! applier → forming (never while holding the state). Readers take the state's read lock
+//! for the life of a [`Snapshot`]: a snapshot sees one applied LSN throughout. Do not
+//! commit while holding a snapshot on the same thread.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use basalt_wal::{DiskStorage, LogId, Lsn, RecoveryReport, Wal, WalOptions};
+
+use crate::checkpoint::{self, Repair};
+use crate::cluster::{file_names, Cluster};
+use crate::entry::{TxEntry, ENTRY_KIND};
+use crate::error::{Error, Result};
+use crate::index::Index;
+use crate::pending::Pending;
+use crate::record::{Direction, Record};
+use crate::schema::Schema;
+use crate::state::State;
+use crate::tx::{form, FormError, Transaction};
+use crate::value::Rid;
+
+/// The WAL's directory inside a database directory.
+pub const WAL_DIR: &str = "wal";
+
+/// How a database is opened or created.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// WAL segment size.
+    pub wal_segment_bytes: u64,
+    /// Run a checkpoint after a commit once this many pages are dirty (8 KiB each).
+    pub checkpoint_dirty_pages: usize,
+    /// After a checkpoint, delete WAL segments wholly before it. Replication turns this
+    /// off and purges by its own retention.
+    pub purge_wal_after_checkpoint: bool,
+    /// The id of a database being created (replicas take the origin's); random if `None`.
+    pub database_id: Option<u128>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            wal_segment_bytes: 64 << 20,
+            checkpoint_dirty_pages: 8192,
+            purge_wal_after_checkpoint: true,
+            database_id: None,
+        }
+    }
+}
+
+/// What opening a database found and did.
+#[derive(Debug, Clone, Default)]
+pub struct OpenReport {
+    /// The LSN the cluster files reflected.
+    pub checkpoint_lsn: Lsn,
+    /// Entries redone from the WAL after it.
+    pub redone_entries: u64,
+    /// Entries that could not be applied (skipped on every node alike), with why.
+    pub failed_entries: Vec<(Lsn, String)>,
+    /// The WAL's recovery report.
+    pub wal: RecoveryReport,
+    /// What was repaired of an interrupted checkpoint.
+    pub repair: Repair,
+    /// Records, over all clusters.
+    pub records: u64,
+}
+
+/// The result of a commit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// The entry's LSN (the applied LSN if the transaction changed nothing).
+    pub lsn: Lsn,
+    /// Temporary RIDs of created records to their real RIDs.
+    pub rids: BTreeMap<Rid, Rid>,
+}
+
+impl Committed {
+    /// The real RID of a temporary one (or the RID itself if not temporary).
+    pub fn rid(&self, temp: Rid) -> Rid {
+        self.rids.get(&temp).copied().unwrap_or(temp)
+    }
+}
+
+/// An order-independent hash of every record, at an applied LSN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// The hash.
+    pub value: u128,
+    /// The LSN it reflects.
+    pub lsn: Lsn,
+}
+
+impl Digest {
+    /// The hash as 32 hex digits.
+    pub fn hex(&self) -> String {
+        format!("{:032x}", self.value)
+    }
+}
+
+/// Counters for metrics.
+#[derive(Debug, Default)]
+struct Counters {
+    commits: AtomicU64,
+    failed_entries: AtomicU64,
+    checkpoints: AtomicU64,
+}
+
+/// A snapshot of the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Committed transactions since open.
+    pub commits: u64,
+    /// Entries that failed to apply since open.
+    pub failed_entries: u64,
+    /// Checkpoints since open.
+    pub checkpoints: u64,
+    /// WAL fsyncs since open.
+    pub wal_syncs: u64,
+    /// WAL bytes written since open.
+    pub wal_bytes: u64,
+    /// Pages changed since the last checkpoint.
+    pub dirty_pages: u64,
+    /// The applied LSN.
+    pub applied_lsn: u64,
+    /// The last checkpoint's LSN.
+    pub checkpoint_lsn: u64,
+}
+
+/// Formed entries waiting to be applied, and the outcome of applied ones.
+#[derive(Debug, Default)]
+struct Queue {
+    /// Entries by LSN.
+    entries: BTreeMap<Lsn, TxEntry>,
+    /// Why an applied entry failed (absent: it succeeded), until its committer reads it.
+    failures: HashMap<Lsn, String>,
+}
+
+/// An open database. `Send + Sync`: share it behind an `Arc`.
+#[derive(Debug)]
+pub struct Database {
+    /// The database directory.
+    dir: PathBuf,
+    /// Its log.
+    wal: Wal,
+    /// The applied state.
+    state: RwLock<State>,
+    /// The pending guard; its lock serializes forming.
+    forming: Mutex<Pending>,
+    /// Formed entries awaiting apply.
+    queue: Mutex<Queue>,
+    /// Held while applying (and during a checkpoint's writes), so entries apply in order.
+    applier: Mutex<()>,
+    /// The LSN up to which entries are applied and forgotten by the pending guard.
+    published: Mutex<Lsn>,
+    /// Signalled when `published` moves or the database goes offline.
+    published_changed: Condvar,
+    /// Held by a running checkpoint.
+    checkpointing: Mutex<()>,
+    /// Set when a fatal error took the database offline.
+    offline: Mutex<Option<String>>,
+    /// Options.
+    options: Options,
+    /// Counters.
+    counters: Counters,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A random 128-bit id from the standard library's per-process random hash keys.
+fn random_id() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = 0u128;
+    for i in 0..2u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(i);
+        h.write_u128(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0),
+        );
+        h.write_u32(std::process::id());
+        out = (out << 64) | u128::from(h.finish());
+    }
+    out
+}
+
+impl Database {
+    /// Creates a database in `dir` (created if missing; it must not hold a database).
+    pub fn create(dir: impl AsRef<Path>, options: Options) -> Result<(Database, OpenReport)> {
+        let dir = dir.as_ref();
+        if dir.join(checkpoint::CHECKPOINT_FILE).exists() {
+            return Err(Error::AlreadyExists(dir.to_path_buf()));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        remove_leftovers_of_create(dir)?;
+        let database_id = options.database_id.unwrap_or_else(random_id);
+        let mut clusters = BTreeMap::new();
+        let schema = Schema::initial();
+        for id in schema.clusters.keys() {
+            clusters.insert(*id, Cluster::create(dir, *id, database_id, 0));
+        }
+        let mut st = State::new(dir.to_path_buf(), database_id, schema, clusters);
+        st.initialize()?;
+        let plan = checkpoint::plan(&st);
+        checkpoint::write(dir, &plan)?;
+        Database::open(dir, options)
+    }
+
+    /// Opens the database in `dir`: finishes an interrupted checkpoint, verifies every page,
+    /// rebuilds indexes and redoes the WAL after the checkpoint.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<(Database, OpenReport)> {
+        let dir = dir.as_ref().to_path_buf();
+        let first_look = checkpoint::read_record(&dir)?;
+        let storage =
+            Arc::new(DiskStorage::create_dir(dir.join(WAL_DIR)).map_err(|e| Error::io(dir.join(WAL_DIR), e))?);
+        let wal_options = WalOptions {
+            segment_bytes_max: options.wal_segment_bytes,
+            first_lsn: Lsn(first_look.lsn + 1),
+            ..WalOptions::new(LogId(first_look.database_id))
+        };
+        let (wal, wal_report) = Wal::open(storage, wal_options)?;
+        let (record, repair) = checkpoint::recover(&dir)?;
+        let mut report =
+            OpenReport { checkpoint_lsn: Lsn(record.lsn), wal: wal_report, repair, ..OpenReport::default() };
+
+        let mut clusters = BTreeMap::new();
+        for (id, pages) in &record.clusters {
+            clusters.insert(*id, Cluster::open(&dir, *id, record.database_id, *pages, record.lsn)?);
+        }
+        let schema = State::load_schema(&clusters)?;
+        for id in schema.clusters.keys() {
+            if !clusters.contains_key(id) {
+                let (pcl, _) = file_names(*id);
+                return Err(Error::corrupt(
+                    dir.join(pcl),
+                    None,
+                    format!("the schema names cluster {id}, but the checkpoint has no such cluster file"),
+                ));
+            }
+        }
+        let mut st = State::new(dir.clone(), record.database_id, schema, clusters);
+        st.applied_lsn = Lsn(record.lsn);
+        st.checkpoint_lsn = Lsn(record.lsn);
+        st.digest = record.digest;
+        st.rebuild_indexes()?;
+        redo(&wal, &mut st, &mut report)?;
+        report.records = st.clusters.values().map(Cluster::live_records).sum();
+        let applied = st.applied_lsn;
+        let db = Database {
+            dir,
+            wal,
+            state: RwLock::new(st),
+            forming: Mutex::new(Pending::default()),
+            queue: Mutex::new(Queue::default()),
+            applier: Mutex::new(()),
+            published: Mutex::new(applied),
+            published_changed: Condvar::new(),
+            checkpointing: Mutex::new(()),
+            offline: Mutex::new(None),
+            options,
+            counters: Counters::default(),
+        };
+        Ok((db, report))
+    }
+
+    /// The database directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The database's id (also its WAL's log id).
+    pub fn id(&self) -> u128 {
+        self.read().database_id
+    }
+
+    /// The WAL, for replication and tools.
+    pub fn wal(&self) -> &Wal {
+        &self.wal
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A consistent read view at the current applied LSN.
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot { st: self.read() }
+    }
+
+    /// Why the database is offline, if it is.
+    pub fn offline_reason(&self) -> Option<String> {
+        lock(&self.offline).clone()
+    }
+
+    fn check_online(&self) -> Result<()> {
+        match self.offline_reason() {
+            Some(why) => Err(Error::Offline(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the database offline after a fatal error, and returns that error.
+    fn go_offline(&self, e: Error) -> Error {
+        let mut off = lock(&self.offline);
+        if off.is_none() {
+            *off = Some(e.to_string());
+        }
+        drop(off);
+        self.published_changed.notify_all();
+        e
+    }
+
+    /// Commits a transaction: forms it, logs it, waits until it is durable and applied.
+    pub fn commit(&self, tx: &Transaction) -> Result<Committed> {
+        self.check_online()?;
+        if tx.is_empty() {
+            return Ok(Committed { lsn: self.applied_lsn(), rids: BTreeMap::new() });
+        }
+        loop {
+            let (lsn, rids, durable) = {
+                let mut pending = lock(&self.forming);
+                let formed = {
+                    let st = self.read();
+                    form(&st, &pending, tx)
+                };
+                let formed = match formed {
+                    Ok(f) => f,
+                    Err(FormError::Retry(after)) => {
+                        drop(pending);
+                        self.wait_applied(after)?;
+                        continue;
+                    }
+                    Err(FormError::Fail(e)) => return Err(e),
+                };
+                if formed.entry.ops.is_empty() {
+                    return Ok(Committed { lsn: self.applied_lsn(), rids: formed.rids });
+                }
+                let durable = match self.wal.submit(ENTRY_KIND, &formed.entry.encode()) {
+                    Ok(d) => d,
+                    Err(e @ basalt_wal::Error::TooLarge { .. }) => {
+                        return Err(Error::Invalid(format!("transaction too large: {e}")))
+                    }
+                    Err(e) => return Err(self.go_offline(e.into())),
+                };
+                let lsn = durable.lsn();
+                pending.register(lsn, formed.effects);
+                lock(&self.queue).entries.insert(lsn, formed.entry);
+                (lsn, formed.rids, durable)
+            };
+            if let Err(e) = durable.wait() {
+                return Err(self.go_offline(e.into()));
+            }
+            self.wait_applied(lsn)?;
+            let failure = lock(&self.queue).failures.remove(&lsn);
+            self.maybe_checkpoint();
+            return match failure {
+                Some(reason) => Err(Error::BadEntry { lsn, reason }),
+                None => {
+                    self.counters.commits.fetch_add(1, AtomicOrdering::Relaxed);
+                    Ok(Committed { lsn, rids })
+                }
+            };
+        }
+    }
+
+    /// Applies every queued entry that is durable, in LSN order.
+    fn apply_durable(&self) {
+        let _applier = lock(&self.applier);
+        let durable = self.wal.status().durable_lsn;
+        let batch: Vec<(Lsn, TxEntry)> = {
+            let mut q = lock(&self.queue);
+            let mut batch = Vec::new();
+            while q.entries.first_key_value().is_some_and(|(l, _)| *l <= durable) {
+                if let Some(e) = q.entries.pop_first() {
+                    batch.push(e);
+                }
+            }
+            batch
+        };
+        let Some(last) = batch.last().map(|(l, _)| *l) else { return };
+        let mut failures = Vec::new();
+        {
+            let mut st = self.write();
+            for (lsn, entry) in &batch {
+                if let Err(e) = st.apply(*lsn, entry) {
+                    let reason = match e {
+                        Error::BadEntry { reason, .. } => reason,
+                        other => other.to_string(),
+                    };
+                    failures.push((*lsn, reason));
+                }
+                st.applied_lsn = *lsn;
+            }
+        }
+        {
+            let mut pending = lock(&self.forming);
+            for (lsn, _) in &batch {
+                pending.applied(*lsn);
+            }
+        }
+        if !failures.is_empty() {
+            self.counters.failed_entries.fetch_add(failures.len() as u64, AtomicOrdering::Relaxed);
+            lock(&self.queue).failures.extend(failures);
+        }
+        *lock(&self.published) = last;
+        self.published_changed.notify_all();
+    }
+
+    /// Waits until `lsn` is applied (applying durable entries itself if needed).
+    pub fn wait_applied(&self, lsn: Lsn) -> Result<()> {
+        loop {
+            if *lock(&self.published) >= lsn {
+                return Ok(());
+            }
+            self.check_online()?;
+            if self.wal.status().durable_lsn >= lsn {
+                self.apply_durable();
+                continue;
+            }
+            let g = lock(&self.published);
+            if *g >= lsn {
+                return Ok(());
+            }
+            let _ = self.published_changed.wait_timeout(g, Duration::from_millis(5)).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// The applied LSN.
+    pub fn applied_lsn(&self) -> Lsn {
+        *lock(&self.published)
+    }
+
+    fn maybe_checkpoint(&self) {
+        let dirty = self.read().dirty_pages();
+        if dirty < self.options.checkpoint_dirty_pages {
+            return;
+        }
+        if let Ok(guard) = self.checkpointing.try_lock() {
+            // A failure took the database offline already; the committer's write stands.
+            let _ = self.checkpoint_locked(guard);
+        }
+    }
+
+    /// Writes every change applied so far to the cluster files; returns the checkpoint LSN.
+    pub fn checkpoint(&self) -> Result<Lsn> {
+        let guard = lock(&self.checkpointing);
+        self.checkpoint_locked(guard)
+    }
+
+    fn checkpoint_locked(&self, _guard: MutexGuard<'_, ()>) -> Result<Lsn> {
+        self.check_online()?;
+        let applier = lock(&self.applier);
+        let plan = {
+            let st = self.read();
+            let plan = checkpoint::plan(&st);
+            if let Err(e) = checkpoint::write(&self.dir, &plan) {
+                drop(st);
+                return Err(self.go_offline(e));
+            }
+            plan
+        };
+        let lsn = Lsn(plan.record.lsn);
+        {
+            let mut st = self.write();
+            for c in st.clusters.values_mut() {
+                if let Err(e) = c.finish_checkpoint() {
+                    drop(st);
+                    return Err(self.go_offline(e));
+                }
+            }
+            st.dropped.clear();
+            st.checkpoint_lsn = lsn;
+        }
+        drop(applier);
+        self.counters.checkpoints.fetch_add(1, AtomicOrdering::Relaxed);
+        if self.options.purge_wal_after_checkpoint {
+            self.wal.purge_before(lsn.next()).map_err(|e| self.go_offline(e.into()))?;
+        }
+        Ok(lsn)
+    }
+
+    /// Counters and positions, for metrics.
+    pub fn stats(&self) -> Stats {
+        let wal = self.wal.stats();
+        let st = self.read();
+        Stats {
+            commits: self.counters.commits.load(AtomicOrdering::Relaxed),
+            failed_entries: self.counters.failed_entries.load(AtomicOrdering::Relaxed),
+            checkpoints: self.counters.checkpoints.load(AtomicOrdering::Relaxed),
+            wal_syncs: wal.syncs,
+            wal_bytes: wal.bytes_written,
+            dirty_pages: st.dirty_pages() as u64,
+            applied_lsn: st.applied_lsn.0,
+            checkpoint_lsn: st.checkpoint_lsn.0,
+        }
+    }
+
+    /// Checkpoints and closes. Dropping without closing loses nothing (the WAL has every
+    /// commit) but leaves more to redo at the next open.
+    pub fn close(self) -> Result<()> {
+        self.checkpoint()?;
+        self.wal.close()?;
+        Ok(())
+    }
+}
+
+/// Removes what an interrupted `create` may have left (there is no checkpoint record, so
+/// nothing here is a database yet).
+fn remove_leftovers_of_create(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        let ours = (name.starts_with("cluster") && (name.ends_with(".pcl") || name.ends_with(".cpm")))
+            || name == checkpoint::DOUBLEWRITE_FILE
+            || name.ends_with(".tmp");
+        if ours {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+        } else if name == WAL_DIR {
+            std::fs::remove_dir_all(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Redoes the WAL after the checkpoint.
+fn redo(wal: &Wal, st: &mut State, report: &mut OpenReport) -> Result<()> {
+    let status = wal.status();
+    let from = st.applied_lsn.next();
+    if status.last_lsn < st.applied_lsn {
+        if status.first_lsn > status.last_lsn {
+            // An empty log behind a newer checkpoint (a restored snapshot): continue after it.
+            wal.reset(from)?;
+            return Ok(());
+        }
+        return Err(Error::corrupt(
+            st.dir.join(WAL_DIR),
+            None,
+            format!("the WAL ends at LSN {} but the checkpoint is at {}", status.last_lsn, st.applied_lsn),
+        ));
+    }
+    if status.first_lsn > from && status.last_lsn >= from {
+        return Err(Error::corrupt(
+            st.dir.join(WAL_DIR),
+            None,
+            format!(
+                "the WAL starts at LSN {} but entries from {from} are needed after the checkpoint",
+                status.first_lsn
+            ),
+        ));
+    }
+    for entry in wal.reader(from) {
+        let entry = entry?;
+        if entry.kind == ENTRY_KIND {
+            let tx = TxEntry::decode(&entry.payload).map_err(|e| {
+                Error::corrupt(st.dir.join(WAL_DIR), None, format!("log entry {} cannot be decoded: {e}", entry.lsn))
+            })?;
+            if let Err(e) = st.apply(entry.lsn, &tx) {
+                report.failed_entries.push((entry.lsn, e.to_string()));
+            }
+            report.redone_entries += 1;
+        }
+        st.applied_lsn = entry.lsn;
+    }
+    Ok(())
+}
+
+/// A consistent read view: everything applied up to one LSN, nothing after, for as long as
+/// it lives. Commits wait to apply while snapshots are held, so keep them short.
+#[derive(Debug)]
+pub struct Snapshot<'a> {
+    /// The state, read-locked.
+    st: RwLockReadGuard<'a, State>,
+}
+
+impl<'a> Snapshot<'a> {
+    /// Reads a record.
+    pub fn get(&self, rid: Rid) -> Result<Option<Record>> {
+        self.st.get(rid)
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &Schema {
+        &self.st.schema
+    }
+
+    /// The LSN this view reflects.
+    pub fn applied_lsn(&self) -> Lsn {
+        self.st.applied_lsn
+    }
+
+    /// The digest at this view's LSN.
+    pub fn digest(&self) -> Digest {
+        Digest { value: self.st.digest, lsn: self.st.applied_lsn }
+    }
+
+    /// Recomputes the digest from every record (slow; for checks).
+    pub fn full_digest(&self) -> Result<Digest> {
+        Ok(Digest { value: self.st.full_digest()?, lsn: self.st.applied_lsn })
+    }
+
+    /// The clusters of a class (and of its subclasses if `polymorphic`), in order.
+    pub fn clusters_of(&self, class: &str, polymorphic: bool) -> Result<Vec<i32>> {
+        let schema = &self.st.schema;
+        let c = schema.class_or_err(class)?;
+        let classes = if polymorphic { schema.with_subclasses(&c.name) } else { vec![c] };
+        Ok(classes.iter().flat_map(|c| c.clusters.iter().copied()).collect())
+    }
+
+    /// Every record of a class (with its subclasses if `polymorphic`), by cluster then
+    /// position.
+    pub fn scan(&self, class: &str, polymorphic: bool) -> Result<Scan<'_>> {
+        Ok(Scan { st: &self.st, clusters: self.clusters_of(class, polymorphic)?, at: 0, position: 0 })
+    }
+
+    /// Every record of one cluster.
+    pub fn scan_cluster(&self, cluster: i32) -> Scan<'_> {
+        Scan { st: &self.st, clusters: vec![cluster], at: 0, position: 0 }
+    }
+
+    /// Number of records of a class (with subclasses if `polymorphic`).
+    pub fn count(&self, class: &str, polymorphic: bool) -> Result<u64> {
+        Ok(self
+            .clusters_of(class, polymorphic)?
+            .iter()
+            .filter_map(|id| self.st.clusters.get(id))
+            .map(Cluster::live_records)
+            .sum())
+    }
+
+    /// Records in a cluster.
+    pub fn cluster_count(&self, cluster: i32) -> u64 {
+        self.st.clusters.get(&cluster).map(Cluster::live_records).unwrap_or(0)
+    }
+
+    /// The edges of a vertex with the vertex at each one's other end: in one direction or
+    /// both (`None`), for the given edge classes and their subclasses (all if empty).
+    pub fn neighbours(&self, rid: Rid, direction: Option<Direction>, labels: &[&str]) -> Result<Vec<(Rid, Rid)>> {
+        let Some(r) = self.st.get(rid)? else { return Ok(Vec::new()) };
+        let bags = r.bags().map_err(|e| Error::corrupt(&self.st.dir, None, format!("vertex {rid}: {e}")))?;
+        let mut out = Vec::new();
+        for dir in [Direction::Out, Direction::In] {
+            if direction.is_some_and(|d| d != dir) {
+                continue;
+            }
+            for bag in bags.iter().filter(|b| b.direction == dir) {
+                if labels.is_empty() || labels.iter().any(|l| self.st.schema.is_subclass_of(&bag.label, l)) {
+                    out.extend_from_slice(&bag.links);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// An index by name.
+    pub fn index(&self, name: &str) -> Option<&Index> {
+        self.st.indexes.get(&name.to_lowercase())
+    }
+
+    /// The indexes covering a class.
+    pub fn indexes_of(&self, class: &str) -> Vec<&Index> {
+        self.st.schema.indexes_of(class).iter().filter_map(|d| self.index(&d.name)).collect()
+    }
+}
+
+/// An iterator over the records of some clusters.
+#[derive(Debug)]
+pub struct Scan<'a> {
+    /// The state.
+    st: &'a State,
+    /// Clusters to visit.
+    clusters: Vec<i32>,
+    /// Index into `clusters`.
+    at: usize,
+    /// Next position to look at.
+    position: u64,
+}
+
+impl Iterator for Scan<'_> {
+    type Item = Result<Record>;
+
+    fn next(&mut self) -> Option<Result<Record>> {
+        while let Some(id) = self.clusters.get(self.at).copied() {
+            let Some(c) = self.st.clusters.get(&id) else {
+                self.at += 1;
+                continue;
+            };
+            match c.next_live(self.position) {
+                Ok(Some(p)) => {
+                    self.position = p + 1;
+                    return Some(self.st.get(Rid::new(id, p as i64)).and_then(|r| {
+                        r.ok_or_else(|| Error::corrupt(&self.st.dir, None, format!("record #{id}:{p} vanished")))
+                    }));
+                }
+                Ok(None) => {
+                    self.at += 1;
+                    self.position = 0;
+                }
+                Err(e) => {
+                    self.at = self.clusters.len();
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
+    }
+}
