@@ -420,13 +420,27 @@ impl Former<'_> {
         Ok(Some(Local { class: r.class.to_string(), kind, fields, bags, insert_op: None, version: r.version }))
     }
 
-    fn vertex(&mut self, rid: Rid, role: &str) -> FormResult<Local> {
-        match self.load(rid, false)? {
-            Some(l) if l.kind == RecordKind::Vertex => Ok(l),
-            Some(l) => Err(invalid(format!(
-                "the {role} of an edge must be a vertex; {rid} is a record of class '{}'",
-                l.class
-            ))),
+    /// Checks that `rid` is a vertex that exists (or will, once pending entries apply).
+    /// Reads only the record's kind: edge creation in bulk must not decode whole vertices.
+    fn vertex(&mut self, rid: Rid, role: &str) -> FormResult<()> {
+        if self.deleted.contains(&rid) {
+            return Err(FormError::Fail(Error::RecordNotFound(rid)));
+        }
+        let kind = if let Some(l) = self.local.get(&rid) {
+            Some(l.kind)
+        } else if let Some(lsn) = self.pending.deleting(rid) {
+            return Err(FormError::Retry(lsn));
+        } else if let Some(k) = self.pending.created_kind(rid) {
+            Some(k)
+        } else {
+            self.st.get(rid)?.map(|r| r.kind())
+        };
+        match kind {
+            Some(RecordKind::Vertex) => Ok(()),
+            Some(_) => {
+                let class = self.schema.class_of_cluster(rid.cluster).map(|c| c.name.clone()).unwrap_or_default();
+                Err(invalid(format!("the {role} of an edge must be a vertex; {rid} is a record of class '{class}'")))
+            }
             None => Err(FormError::Fail(Error::RecordNotFound(rid))),
         }
     }
@@ -532,7 +546,8 @@ impl Former<'_> {
         self.check_unique(&l.class, rid, Some(&l.fields), Some(&fields))?;
         match l.insert_op {
             Some(i) => {
-                self.ops[i] = Op::Insert { rid, body: record::encode_body(l.kind, &l.bags, &fields) };
+                // Links made since are LinkAdd ops of their own: the insert carries none.
+                self.ops[i] = Op::Insert { rid, body: record::encode_body(l.kind, &[], &fields) };
             }
             None => {
                 let mut bytes = Vec::new();

@@ -27,9 +27,11 @@ use std::fmt;
 
 pub mod csv;
 pub mod graphml;
+pub mod load;
 
 pub use self::csv::{CsvEdgeReader, CsvVertexReader};
 pub use self::graphml::GraphmlReader;
+pub use self::load::{load, LoadError, LoadOptions, LoadReport};
 
 /// A property value, converted to the type the file declares for it.
 #[derive(Debug, Clone, PartialEq)]
