@@ -1,6 +1,18 @@
-//! `basalt-server`: the node (config and first run, databases directory, membership and
-//! roles, replication, the query language, the HTTP API, auth, status, logs, metrics). It is
-//! the only crate that owns sockets, clocks and tasks.
+//! `basalt-server`: the node. It owns configuration and the first run, the databases
+//! directory, users and roles, the query language, the HTTP API, status, logs and metrics
+//! (membership, roles and replication come with the cluster issues). It is the only crate
+//! that owns sockets, clocks and tasks.
 //!
-//! Not built yet: laid out now so the workspace shape is fixed; the `basalt-server` binary
-//! arrives with the server issue.
+//! Engine calls block (they fsync), so handlers run them on tokio's blocking pool; the
+//! async threads only move bytes.
+
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod metrics;
+pub mod query;
+pub mod records;
+pub mod registry;
+pub mod sql;
+pub mod users;

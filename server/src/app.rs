@@ -1,0 +1,260 @@
+//! The node: settings, home lock, users, databases and the HTTP server, from start to a
+//! clean stop.
+//!
+//! Start: resolve settings (first run: lay out the home, choose the node name), lock the
+//! home (a second server on it is refused, naming the running PID), load users (first run:
+//! the root user), open every database, create the demo, listen. Stop (SIGTERM/SIGINT):
+//! stop accepting, let requests in flight finish (their commits complete), checkpoint and
+//! close every database, release the home.
+
+use std::fs::File;
+use std::io::{Read, Seek, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use basalt_engine::Options;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::config::{self, Args, LogFormat, Settings};
+use crate::metrics::ServerMetrics;
+use crate::registry::Registry;
+use crate::users::{generate_password, Role, Users};
+
+/// The lock file in the home directory (holds the running server's PID).
+pub const LOCK_FILE: &str = "basalt.lock";
+/// How long requests in flight may take to finish at shutdown.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Everything a request handler can reach.
+#[derive(Debug)]
+pub struct App {
+    /// Resolved settings.
+    pub settings: Settings,
+    /// The databases.
+    pub registry: Registry,
+    /// The users.
+    pub users: Arc<Users>,
+    /// Server counters.
+    pub metrics: ServerMetrics,
+    /// When the server started.
+    pub started: Instant,
+    /// The HTTP address actually bound.
+    pub http_addr: SocketAddr,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// Another server runs on this home.
+    #[error("another basalt-server (PID {pid}) is running with home {home}; stop it first or use another --home")]
+    Locked {
+        /// Its PID.
+        pid: String,
+        /// The home.
+        home: PathBuf,
+    },
+    /// Anything else, with its message.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Holds the home's lock file for the life of the server.
+#[derive(Debug)]
+pub struct HomeLock {
+    /// The locked file (the lock is released when it closes).
+    _file: File,
+}
+
+/// Locks the home and writes our PID into the lock file.
+pub fn lock_home(home: &Path) -> Result<HomeLock, StartError> {
+    let path = home.join(LOCK_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = if pid.trim().is_empty() { "unknown".to_string() } else { pid.trim().to_string() };
+            return Err(StartError::Locked { pid, home: home.to_path_buf() });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(StartError::Other(format!("{}: {e}", path.display()))),
+    }
+    let write = |f: &mut File| -> std::io::Result<()> {
+        f.set_len(0)?;
+        f.rewind()?;
+        writeln!(f, "{}", std::process::id())?;
+        f.sync_all()
+    };
+    write(&mut file).map_err(|e| StartError::Other(format!("{}: {e}", path.display())))?;
+    Ok(HomeLock { _file: file })
+}
+
+/// Sets up logging to stderr.
+pub fn init_logging(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BASALT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// First run: the root user, with `BASALT_ROOT_PASSWORD` or a generated password printed
+/// once.
+fn ensure_root(users: &Users) -> Result<(), StartError> {
+    if !users.is_empty() {
+        return Ok(());
+    }
+    let (password, generated) = match std::env::var("BASALT_ROOT_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (generate_password(), true),
+    };
+    users.set("root", &password, Role::Admin).map_err(|e| StartError::Other(e.to_string()))?;
+    if generated {
+        println!("Generated the password of user 'root' (shown only this once; stored hashed): {password}");
+        let _ = std::io::stdout().flush();
+        info!("root user created with a generated password (printed on standard output)");
+    } else {
+        info!("root user created with the password from BASALT_ROOT_PASSWORD");
+    }
+    Ok(())
+}
+
+/// Runs the server until SIGTERM or SIGINT. Returns the process exit code.
+pub fn run(args: Args) -> i32 {
+    let settings = match config::resolve(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("basalt-server: {e}");
+            return 2;
+        }
+    };
+    init_logging(settings.log_format, &settings.log_level);
+    match start(settings) {
+        Ok(()) => 0,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("basalt-server: {e}");
+            1
+        }
+    }
+}
+
+fn start(settings: Settings) -> Result<(), StartError> {
+    let _lock = lock_home(&settings.home)?;
+    info!(
+        node = %settings.node_name,
+        home = %settings.home.display(),
+        first_run = settings.first_run,
+        role = settings.role.name(),
+        version = env!("CARGO_PKG_VERSION"),
+        "basalt-server starting"
+    );
+    let users = Arc::new(Users::load(&settings.home.join("config")).map_err(|e| StartError::Other(e.to_string()))?);
+    ensure_root(&users)?;
+    let options = Options { checkpoint_dirty_pages: settings.checkpoint_dirty_pages, ..Options::default() };
+    let registry = Registry::new(&settings.home, options);
+    registry.open_all().map_err(|e| StartError::Other(e.to_string()))?;
+    if settings.first_run && settings.demo {
+        if let Err(e) = crate::demo::create_demo(&registry) {
+            warn!(error = %e, "the demo database could not be created");
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("basalt-http")
+        .build()
+        .map_err(|e| StartError::Other(format!("starting the runtime: {e}")))?;
+    let result = runtime.block_on(serve_until_signal(settings, registry, users));
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    result
+}
+
+async fn serve_until_signal(settings: Settings, registry: Registry, users: Arc<Users>) -> Result<(), StartError> {
+    let addr = SocketAddr::new(settings.http_bind, settings.http_port);
+    let listener =
+        TcpListener::bind(addr).await.map_err(|e| StartError::Other(format!("cannot listen on HTTP {addr}: {e}")))?;
+    let http_addr = listener.local_addr().map_err(|e| StartError::Other(e.to_string()))?;
+    let tls = match &settings.tls {
+        Some((cert, key)) => Some(crate::http::tls_acceptor(cert, key).map_err(StartError::Other)?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let app = Arc::new(App {
+        settings,
+        registry,
+        users,
+        metrics: ServerMetrics::default(),
+        started: Instant::now(),
+        http_addr,
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let checkpoints = tokio::spawn(checkpoint_loop(app.clone(), stop_rx.clone()));
+    info!(address = %http_addr, %scheme, databases = ?app.registry.names(), "listening; status ONLINE");
+    // One line on stdout that scripts can wait for.
+    println!("basalt-server ready: {scheme}://{http_addr}");
+    let _ = std::io::stdout().flush();
+    let server = tokio::spawn(crate::http::serve(app.clone(), listener, tls, stop_rx, DRAIN));
+    wait_for_signal().await;
+    info!("shutdown requested: finishing requests in flight");
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    let _ = checkpoints.await;
+    let app2 = app.clone();
+    let _ = tokio::task::spawn_blocking(move || app2.registry.close_all()).await;
+    info!("basalt-server stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(error = %e, "cannot watch SIGTERM; stop with SIGINT");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
+    }
+}
+
+/// Checkpoints databases with changes at the configured interval.
+async fn checkpoint_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let period = Duration::from_secs(app.settings.checkpoint_interval_s.max(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = stop.changed() => return,
+        }
+        for h in app.registry.all() {
+            if h.db.stats().dirty_pages == 0 {
+                continue;
+            }
+            let name = h.name.clone();
+            let res = tokio::task::spawn_blocking(move || h.db.checkpoint()).await;
+            match res {
+                Ok(Ok(lsn)) => tracing::debug!(database = %name, lsn = lsn.0, "checkpoint"),
+                Ok(Err(e)) => error!(database = %name, error = %e, "checkpoint failed; database OFFLINE on this node"),
+                Err(e) => error!(database = %name, error = %e, "checkpoint task failed"),
+            }
+        }
+    }
+}

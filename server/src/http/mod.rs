@@ -1,0 +1,286 @@
+//! The HTTP API (OrientDB's paths, see DESIGN.md's interface contract): the router, the
+//! middleware every request passes (metrics and slow-request log, error envelope, Basic
+//! auth), and the accept loop (plain or TLS) with graceful shutdown.
+
+mod error;
+mod handlers;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{debug, warn};
+
+pub use error::ApiError;
+
+use crate::app::App;
+use crate::users::Role;
+
+/// How long a TLS handshake may take.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Who is calling, once authenticated.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// User name.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+}
+
+impl Caller {
+    /// Fails with 403 unless the caller has at least `role`.
+    pub fn require(&self, role: Role, what: &str) -> Result<(), ApiError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "user '{}' has role {} and may not {what}; that needs role {}",
+                self.user,
+                self.role.name(),
+                role.name()
+            )))
+        }
+    }
+}
+
+/// The router with every route and middleware.
+pub fn router(app: Arc<App>) -> Router {
+    let routes = Router::new()
+        .route("/listDatabases", get(handlers::list_databases))
+        .route(
+            "/database/{db}",
+            post(handlers::create_database).get(handlers::get_database).delete(handlers::drop_database),
+        )
+        .route("/database/{db}/digest", get(handlers::digest))
+        .route("/database/{db}/{storage}", post(handlers::create_database_typed))
+        .route("/command/{db}/{lang}", post(handlers::command))
+        .route("/command/{db}/{lang}/{text}", post(handlers::command_in_path))
+        .route("/query/{db}/{lang}/{text}", get(handlers::query))
+        .route("/query/{db}/{lang}/{text}/{limit}", get(handlers::query_limited))
+        .route("/batch/{db}", post(handlers::batch))
+        .route("/document/{db}", post(handlers::create_document))
+        .route(
+            "/document/{db}/{rid}",
+            get(handlers::get_document)
+                .head(handlers::head_document)
+                .put(handlers::put_document)
+                .patch(handlers::patch_document)
+                .delete(handlers::delete_document),
+        )
+        .route("/distributed/status", get(handlers::distributed_status))
+        .route("/distributed/node", get(handlers::distributed_node))
+        .route("/metrics", get(handlers::metrics))
+        .route("/server", get(handlers::server_info))
+        .route("/users", get(handlers::list_users).post(handlers::set_user))
+        .route("/users/{name}", axum::routing::delete(handlers::delete_user))
+        .fallback(handlers::unknown_path)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(app.clone(), authenticate));
+    routes
+        .layer(middleware::from_fn(envelope))
+        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(axum::extract::DefaultBodyLimit::max(app.settings.max_body_bytes))
+        .with_state(app)
+}
+
+/// Checks HTTP Basic credentials; puts the [`Caller`] in the request.
+async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+    let Some((user, password)) = basic_credentials(req.headers()) else {
+        return ApiError::unauthorized("send HTTP Basic credentials (e.g. curl -u root:PASSWORD)").into_response();
+    };
+    let users = app.users.clone();
+    let u = user.clone();
+    // argon2 is slow on purpose: keep it off the async threads.
+    let role = tokio::task::spawn_blocking(move || users.authenticate(&u, &password)).await.ok().flatten();
+    match role {
+        Some(role) => {
+            req.extensions_mut().insert(Caller { user, role });
+            next.run(req).await
+        }
+        None => ApiError::unauthorized(format!("wrong user name or password for '{user}'")).into_response(),
+    }
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = basalt_engine::json::base64_decode(encoded.trim())?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// Turns any error answer that is not already the JSON envelope (axum's own rejections:
+/// 413 body too large, 405, ...) into the envelope.
+async fn envelope(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.is_success() || status.is_redirection() || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 << 10).await.unwrap_or_else(|_| Bytes::new());
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let reason = parts.status.canonical_reason().unwrap_or("Error").to_string();
+    let content = if text.is_empty() { reason.clone() } else { text };
+    let content = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("{content}: the request body is larger than max_body_bytes in [http] of basalt.toml")
+    } else {
+        content
+    };
+    let mut e = ApiError::new(status, reason, content).into_response();
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            e.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    e
+}
+
+/// Counts requests by status, times them, and logs slow ones.
+async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let took = started.elapsed();
+    app.metrics.request(resp.status().as_u16(), took);
+    if took.as_millis() as u64 >= app.settings.slow_request_ms {
+        app.metrics.slow_requests.fetch_add(1, Ordering::Relaxed);
+        warn!(%method, %path, status = resp.status().as_u16(), ms = took.as_millis() as u64, "slow request");
+    } else {
+        debug!(%method, %path, status = resp.status().as_u16(), us = took.as_micros() as u64, "request");
+    }
+    resp
+}
+
+/// Loads the HTTPS certificate chain and key.
+pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("{}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate found", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key do not work together: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Accepts connections until `shutdown` turns true, then lets open connections finish
+/// their requests (up to `drain`) and returns.
+pub async fn serve(
+    app: Arc<App>,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+    drain: Duration,
+) {
+    let router = router(app.clone());
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                conns.spawn(connection(app.clone(), router.clone(), stream, peer, tls.clone(), shutdown.clone()));
+            }
+            _ = shutdown.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let deadline = tokio::time::sleep(drain);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            next = conns.join_next() => if next.is_none() { break },
+            _ = &mut deadline => {
+                warn!(open = conns.len(), "connections still open after the drain period; closing them");
+                conns.abort_all();
+                break;
+            }
+        }
+    }
+}
+
+async fn connection(
+    app: Arc<App>,
+    router: Router,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: watch::Receiver<bool>,
+) {
+    app.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
+    app.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    match tls {
+        Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(s)) => serve_conn(router, TokioIo::new(s), shutdown).await,
+            Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
+            Err(_) => debug!(%peer, "TLS handshake timed out"),
+        },
+        None => serve_conn(router, TokioIo::new(stream), shutdown).await,
+    }
+    app.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn serve_conn<I>(router: Router, io: I, mut shutdown: watch::Receiver<bool>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(router);
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        res = conn.as_mut() => {
+            if let Err(e) = res {
+                debug!(error = %e, "connection ended with an error");
+            }
+        }
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
