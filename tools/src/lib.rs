@@ -1,0 +1,6 @@
+//! `basalt-tools`: the offline tools and clients around a Basalt node.
+//!
+//! - `wal-inspect`: read-only inspection of a WAL directory.
+//! - `basalt`: the console (SQL and `HA STATUS` against a list of servers, with failover).
+
+pub mod console;
