@@ -40,11 +40,17 @@ pub enum Error {
         /// The log id expected.
         expected: LogId,
     },
-    /// The LSNs do not continue from one segment to the next.
-    #[error("gap in WAL LSNs: {segment} should start at LSN {expected} but starts at {found}")]
+    /// The LSNs do not continue from one segment to the next: a segment is missing, or the
+    /// one before lost its end (a truncated sealed segment).
+    #[error(
+        "gap in WAL LSNs: {segment} should start at LSN {expected} (where {previous} ends) but starts at {found}: \
+         a segment is missing or the one before lost its end"
+    )]
     Gap {
         /// The segment where the sequence breaks.
         segment: PathBuf,
+        /// The segment before it, whose last entry is `expected - 1`.
+        previous: PathBuf,
         /// The LSN that should have come next.
         expected: Lsn,
         /// The LSN found instead.
@@ -71,6 +77,9 @@ pub enum Error {
         /// Last LSN in the log.
         last: Lsn,
     },
+    /// The log has assigned every LSN it can; reset it to go on.
+    #[error("the WAL has used every LSN (the next would be {0}); reset it to start over")]
+    LsnExhausted(Lsn),
     /// An entry larger than the configured maximum.
     #[error("WAL entry of {size} bytes exceeds the maximum of {max} bytes")]
     TooLarge {

@@ -20,7 +20,7 @@
 //! frame:
 //!   0  4  payload length   u32
 //!   4  4  CRC32            of bytes 0..4, 8..17 and the payload
-//!   8  8  LSN              u64, exactly one more than the previous frame's
+//!   8  8  LSN              u64, exactly one more than the previous frame's; never u64::MAX
 //!  16  1  kind             u8, the caller's tag
 //!  17  n  payload
 //! ```

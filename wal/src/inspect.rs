@@ -4,13 +4,14 @@
 //! first problem: it reports every segment and every problem it can see. It is safe on the
 //! directory of a running server: the open segment is read up to its length at the moment
 //! it is looked at, and an incomplete frame at its end is reported as the open tail (what
-//! recovery would cut, or a write still in progress), not as corruption.
+//! recovery would cut, or a write still in progress), not as corruption; zeros after it are
+//! space the log preallocated. A segment purged while being inspected becomes a note.
 
 use std::io;
 
-use crate::format::{self, FrameHeader, FLAG_BASE, HEADER_BYTES};
-use crate::segment;
-use crate::storage::Storage;
+use crate::format::{self, FrameHeader, FLAG_BASE, FRAME_HEADER_BYTES, HEADER_BYTES};
+use crate::segment::{self, FrameProblem};
+use crate::storage::{Storage, StorageFile};
 use crate::{LogId, Lsn};
 
 /// Whether a segment is the last (open) one.
@@ -20,6 +21,31 @@ pub enum SegmentState {
     Sealed,
     /// The last segment, still appended to.
     Open,
+}
+
+impl std::fmt::Display for SegmentState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SegmentState::Sealed => "sealed",
+            SegmentState::Open => "open",
+        })
+    }
+}
+
+/// The frame a segment's scan stopped at: corruption in a sealed segment, the open tail of
+/// the open one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadFrame {
+    /// Byte offset of the frame in its file.
+    pub offset: u64,
+    /// What its header says, if the file holds a whole frame header there (it may be the
+    /// damaged part).
+    pub header: Option<FrameHeader>,
+    /// Whether its CRC matched: `Some(false)` on a checksum mismatch, `Some(true)` when the
+    /// frame is intact but out of sequence, `None` when there was no whole frame to check.
+    pub crc_ok: Option<bool>,
+    /// Why the frame was not accepted.
+    pub reason: String,
 }
 
 /// One segment as found on disk.
@@ -43,6 +69,12 @@ pub struct SegmentInfo {
     pub base: bool,
     /// For the open segment: bytes after the last valid frame, and why they are not a frame.
     pub open_tail: Option<(u64, String)>,
+    /// For the open segment: zeroed bytes after the last valid frame, space the log
+    /// preallocated for its next entries (not a torn tail).
+    pub preallocated_bytes: u64,
+    /// The frame where the scan stopped before the end of the file (not set for
+    /// preallocated zeros).
+    pub bad_frame: Option<BadFrame>,
 }
 
 /// Something wrong with the log: corruption, a foreign segment, a gap.
@@ -95,10 +127,24 @@ pub fn inspect(storage: &dyn Storage, mut visit: impl FnMut(FrameView<'_>)) -> i
     }
     firsts.sort();
     let mut log_id: Option<LogId> = None;
-    let mut expected_next: Option<Lsn> = None;
+    let mut expected_next: Option<(Lsn, String)> = None;
     for (i, first) in firsts.iter().enumerate() {
         let state = if i + 1 == firsts.len() { SegmentState::Open } else { SegmentState::Sealed };
-        let info = inspect_segment(storage, *first, state, &mut out.problems, &mut visit)?;
+        let scanned = inspect_segment(storage, *first, state, &mut out.problems, &mut visit).map_err(|e| {
+            // Keep the kind (NotFound is checked below), name the file.
+            io::Error::new(e.kind(), format!("{}: {e}", format::segment_file_name(*first)))
+        });
+        let info = match scanned {
+            Ok(info) => info,
+            // A running server purged it between the listing and now.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && i + 1 < firsts.len() => {
+                let name = format::segment_file_name(*first);
+                out.notes.push(format!("{name}: removed while being inspected (purged by a running server?)"));
+                expected_next = None;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(id) = info.log_id {
             match log_id {
                 None => log_id = Some(id),
@@ -112,19 +158,20 @@ pub fn inspect(storage: &dyn Storage, mut visit: impl FnMut(FrameView<'_>)) -> i
         }
         if info.base && i > 0 {
             out.notes.push(format!("{}: the log restarts here; older segments are obsolete", info.file));
-        } else if let Some(expected) = expected_next {
-            if expected != info.first_lsn {
+        } else if let Some((expected, previous)) = &expected_next {
+            if *expected != info.first_lsn {
                 out.problems.push(Problem {
                     file: info.file.clone(),
                     offset: 0,
                     reason: format!(
-                        "gap in LSNs: expected the segment to start at {expected}, it starts at {}",
+                        "gap in LSNs: the segment should start at LSN {expected} (where {previous} ends) but starts \
+                         at {}: a segment is missing or {previous} lost its end",
                         info.first_lsn
                     ),
                 });
             }
         }
-        expected_next = Some(info.last_lsn.map_or(info.first_lsn, Lsn::next));
+        expected_next = Some((info.last_lsn.map_or(info.first_lsn, Lsn::next), info.file.clone()));
         out.segments.push(info);
     }
     Ok(out)
@@ -150,6 +197,8 @@ fn inspect_segment(
         log_id: None,
         base: false,
         open_tail: None,
+        preallocated_bytes: 0,
+        bad_frame: None,
     };
     let header = match segment::read_header(file.as_ref())? {
         Ok(h) => h,
@@ -174,8 +223,15 @@ fn inspect_segment(
     info.entries = summary.entries;
     info.last_lsn = summary.last_lsn;
     if let Some((offset, problem)) = summary.problem {
+        let preallocated = state == SegmentState::Open && segment::is_zeroed(file.as_ref(), offset, bytes)?;
+        if !preallocated {
+            info.bad_frame = Some(bad_frame(file.as_ref(), offset, bytes, &problem)?);
+        }
         match state {
             SegmentState::Sealed => problems.push(Problem { file: file_name, offset, reason: problem.to_string() }),
+            SegmentState::Open if preallocated => {
+                info.preallocated_bytes = bytes - offset;
+            }
             SegmentState::Open => {
                 info.open_tail = Some((bytes - offset, format!("at byte offset {offset}: {problem}")))
             }
@@ -183,4 +239,20 @@ fn inspect_segment(
     }
     debug_assert!(summary.valid_end >= HEADER_BYTES as u64);
     Ok(info)
+}
+
+/// Describes the frame at `offset`, which the scan refused for `problem`.
+fn bad_frame(file: &dyn StorageFile, offset: u64, len: u64, problem: &FrameProblem) -> io::Result<BadFrame> {
+    let mut header = None;
+    if len.saturating_sub(offset) >= FRAME_HEADER_BYTES as u64 {
+        let mut bytes = [0u8; FRAME_HEADER_BYTES];
+        file.read_exact_at(&mut bytes, offset)?;
+        header = Some(FrameHeader::decode(&bytes));
+    }
+    let crc_ok = match problem {
+        FrameProblem::BadChecksum => Some(false),
+        FrameProblem::WrongLsn { .. } | FrameProblem::ReservedLsn => Some(true),
+        _ => None,
+    };
+    Ok(BadFrame { offset, header, crc_ok, reason: problem.to_string() })
 }

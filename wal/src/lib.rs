@@ -24,10 +24,11 @@
 //!   safely (the kernel may have dropped the dirty pages).
 //!
 //! # Not done yet
-//! Segments are not preallocated or recycled; the file grows with each write, which costs a
-//! metadata update per fsync on most filesystems.
+//! Segments are preallocated (zero-filled ahead of the writes, so an fsync after an append
+//! usually records no metadata) but not recycled: every segment is a new file, zero-filled
+//! once.
 //!
-//! The byte formats are in [`format`] and `docs/formats.md`.
+//! The byte formats are in [`format`](mod@format) and `docs/formats.md`.
 
 pub mod error;
 pub mod format;
@@ -55,9 +56,14 @@ impl Lsn {
     /// "No entry": before the first LSN of a new log.
     pub const ZERO: Lsn = Lsn(0);
 
-    /// The LSN after this one.
+    /// One past the last LSN an entry may have: no entry has it, and a log whose next LSN
+    /// would be this takes no more entries.
+    pub const END: Lsn = Lsn(u64::MAX);
+
+    /// The LSN after this one, saturating at [`Lsn::END`] (so bad bytes on disk can never
+    /// make LSN arithmetic overflow).
     pub fn next(self) -> Lsn {
-        Lsn(self.0 + 1)
+        Lsn(self.0.saturating_add(1))
     }
 
     /// The LSN before this one (saturating at zero).

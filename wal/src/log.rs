@@ -10,13 +10,36 @@
 //! appender leads on its own thread (no handoff when alone); async submitters are led by a
 //! background sync thread. Only the leader touches the active segment file.
 //!
+//! Each taken buffer is a numbered *batch*. Blocking appenders sleep on one of two condition
+//! variables chosen by their batch's parity, so a finished round wakes only the appenders it
+//! made durable, not those waiting for the next batch (with 64 appenders a shared condvar
+//! woke every one of them each round). A leader that finds the next batch already waiting
+//! when it finishes hands leadership to the sync thread, which keeps leading while work
+//! keeps arriving, so a busy log has no leader handoff between rounds; without the sync
+//! thread one appender of the next batch is woken to lead.
+//!
+//! Truncate and reset change which LSN comes next, so they first write and sync everything
+//! pending, and appenders wait (without taking an LSN) until they are done. Everything
+//! appended before a truncate was durable before the cut; a waiter that finds the log
+//! truncated since it appended (the truncation counter moved) therefore returns success.
+//!
 //! # Crash argument, step by step
 //! - Entries reach the open segment with positioned writes past its valid end, then
 //!   `fdatasync`; only then does the durable LSN move. A crash before the sync leaves a
 //!   prefix of frames and maybe a torn one, which recovery cuts.
-//! - Rolling to a new segment: sync the old one first; write the new header into
-//!   `<lsn>.wal.tmp`, sync it, rename it to `<lsn>.wal`, sync the directory. A crash leaves
-//!   either no new segment or a complete empty one; stray `.tmp` files are removed on open.
+//! - Preallocation: when a write passes the end of the file, zeros are written after the
+//!   new frames (`WalOptions::preallocate_bytes` of them) and the same `fdatasync` covers
+//!   both. Later appends overwrite zeros, so their fsync has no size or allocation to record.
+//!   A crash leaves valid frames, then zeros or a torn frame: recovery keeps an all-zero
+//!   tail as preallocated space and cuts anything else, so no stale frame ever follows new
+//!   ones.
+//! - Rolling to a new segment: cut the old one's preallocated zeros and sync it, so it ends
+//!   at its last frame; then write the new header into `<lsn>.wal.tmp`, sync it, rename it
+//!   to `<lsn>.wal`, sync the directory. A crash leaves either no new segment (the old one
+//!   is still open, zeros or not) or a complete empty one after a complete sealed one; stray
+//!   `.tmp` files are removed on open.
+//! - Close: cut the open segment's preallocated zeros and sync; a crash before leaves zeros,
+//!   which recovery accepts.
 //! - Truncate: delete later segments newest first, then cut the file and sync; a crash
 //!   midway leaves a shorter valid log (a prefix), never a gap.
 //! - Purge: delete oldest first and sync the directory; a crash leaves a valid suffix.
@@ -46,13 +69,20 @@ pub struct WalOptions {
     pub entry_bytes_max: usize,
     /// The LSN of the first entry of a new, empty log.
     pub first_lsn: Lsn,
-    /// Start a background thread that leads group commits for [`Wal::submit`]. Without it,
-    /// a submitted entry becomes durable only when something else syncs.
+    /// Start a background thread that leads group commits for [`Wal::submit`] (and for
+    /// blocking appends when many arrive at once). Without it, a submitted entry becomes
+    /// durable only when something else syncs.
     pub sync_thread: bool,
+    /// Grow the open segment ahead of its writes by this many zeroed bytes at a time, so
+    /// the `fdatasync` after an append usually has no file size or block allocation to
+    /// record, only data. 0 grows the file with every write. The zeroed tail is cut when
+    /// the segment is sealed or the log closed.
+    pub preallocate_bytes: u64,
 }
 
 impl WalOptions {
-    /// Defaults for the log `log_id`: 64 MiB segments, 16 MiB entries, LSNs from 1.
+    /// Defaults for the log `log_id`: 64 MiB segments, 16 MiB entries, LSNs from 1,
+    /// preallocation in steps of 1 MiB.
     pub fn new(log_id: LogId) -> WalOptions {
         WalOptions {
             log_id,
@@ -60,6 +90,7 @@ impl WalOptions {
             entry_bytes_max: 16 << 20,
             first_lsn: Lsn(1),
             sync_thread: true,
+            preallocate_bytes: 1 << 20,
         }
     }
 }
@@ -100,10 +131,54 @@ pub(crate) struct SegmentMeta {
 /// The segment being appended to. Owned by the state, or by the leader while it writes.
 #[derive(Debug)]
 pub(crate) struct ActiveSegment {
+    /// LSN of its first frame; also its name.
+    pub first_lsn: Lsn,
     /// The open file.
     pub file: Box<dyn StorageFile>,
     /// Where the next frame goes.
     pub write_offset: u64,
+    /// The file's length: bytes from `write_offset` up to here are zeros (preallocated).
+    pub prepared_end: u64,
+}
+
+/// Zeros written to preallocate segment space, a slice at a time.
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
+impl ActiveSegment {
+    /// An IO error on this segment, naming its file.
+    fn io_err(&self, storage: &dyn Storage, e: std::io::Error) -> Error {
+        Error::io(storage.path_of(&format::segment_file_name(self.first_lsn)), e)
+    }
+
+    /// Writes `frames` at the write offset; if that grows the file, extends it past them
+    /// with `step` zeroed bytes (at most up to `cap`), which the next fsync covers too.
+    fn write_frames(&mut self, frames: &[u8], step: u64, cap: u64) -> std::io::Result<()> {
+        let end = self.write_offset + frames.len() as u64;
+        self.file.write_all_at(frames, self.write_offset)?;
+        self.write_offset = end;
+        if end > self.prepared_end && step > 0 {
+            let target = (end + step).min(cap).max(end);
+            let mut at = end;
+            while at < target {
+                let n = (target - at).min(ZEROS.len() as u64) as usize;
+                self.file.write_all_at(&ZEROS[..n], at)?;
+                at += n as u64;
+            }
+            self.prepared_end = target;
+        }
+        self.prepared_end = self.prepared_end.max(end);
+        Ok(())
+    }
+
+    /// Cuts the preallocated zeros after the last frame, so the file ends at its last frame
+    /// (a sealed segment must: recovery checks it to its end). The caller syncs.
+    fn trim(&mut self) -> std::io::Result<()> {
+        if self.prepared_end > self.write_offset {
+            self.file.set_len(self.write_offset)?;
+            self.prepared_end = self.write_offset;
+        }
+        Ok(())
+    }
 }
 
 /// Work waiting for the next leader, in log order.
@@ -138,10 +213,20 @@ struct State {
     failed: Option<String>,
     /// Set by `close`.
     closed: bool,
-    /// Bumped by each truncate or reset, so readers notice.
+    /// True while a truncate or reset rewrites the log: appenders wait before taking an LSN.
+    exclusive: bool,
+    /// Threads waiting to start an exclusive operation; leaders start no new round meanwhile,
+    /// so a busy log cannot starve a truncate or purge.
+    exclusive_wanted: usize,
+    /// Number of batches taken by leaders so far; `pending` is batch number `round`.
+    round: u64,
+    /// Last LSN taken by a leader: durable once that leader's round ends.
+    in_flight_lsn: Lsn,
+    /// Bumped by each truncate or reset, so readers and waiters notice.
     truncations: u64,
-    /// Wakers of `Durable` futures, with the LSN each waits for.
-    waiters: Vec<(Lsn, Waker)>,
+    /// Wakers of `Durable` futures, with the LSN each waits for and the truncation count
+    /// when it was submitted.
+    waiters: Vec<(Lsn, u64, Waker)>,
     /// Counters.
     stats: WalStats,
 }
@@ -159,10 +244,19 @@ impl State {
             syncing: false,
             failed: None,
             closed: false,
+            exclusive: false,
+            exclusive_wanted: 0,
+            round: 0,
+            in_flight_lsn: r.next_lsn.prev(),
             truncations: 0,
             waiters: Vec::new(),
             stats: WalStats::default(),
         }
+    }
+
+    /// True if a thread may take the active segment and lead a round now.
+    fn may_lead(&self) -> bool {
+        !self.syncing && self.active.is_some() && self.exclusive_wanted == 0
     }
 
     fn check_usable(&self) -> Result<()> {
@@ -185,8 +279,10 @@ pub(crate) struct Shared {
     options: WalOptions,
     /// All mutable state.
     state: Mutex<State>,
-    /// Signalled when the durable LSN moves, a leader finishes, or the log fails.
+    /// Signalled when a leader or an exclusive operation finishes, or the log fails.
     changed: Condvar,
+    /// Blocking appenders wait here for their batch: index = batch number % 2.
+    batch_done: [Condvar; 2],
     /// Signalled when pending work may need the sync thread.
     work: Condvar,
 }
@@ -237,6 +333,8 @@ pub struct Durable {
     shared: Arc<Shared>,
     /// The entry's LSN.
     lsn: Lsn,
+    /// The log's truncation count when the entry was submitted.
+    epoch: u64,
 }
 
 impl Durable {
@@ -246,9 +344,12 @@ impl Durable {
     }
 
     /// Blocks until the entry is durable (leading a group commit if nobody else is).
+    ///
+    /// If the log was truncated or reset after the entry was submitted, the entry was made
+    /// durable before the cut, and this returns its LSN even if the cut removed it.
     pub fn wait(self) -> Result<Lsn> {
         let st = self.shared.lock();
-        wait_durable(&self.shared, st, self.lsn)?;
+        wait_durable(&self.shared, st, self.lsn, self.epoch)?;
         Ok(self.lsn)
     }
 }
@@ -258,13 +359,13 @@ impl std::future::Future for Durable {
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         let mut st = self.shared.lock();
-        if st.durable_lsn >= self.lsn {
+        if st.durable_lsn >= self.lsn || st.truncations != self.epoch {
             return std::task::Poll::Ready(Ok(self.lsn));
         }
         if let Err(e) = st.check_usable() {
             return std::task::Poll::Ready(Err(e));
         }
-        st.waiters.push((self.lsn, cx.waker().clone()));
+        st.waiters.push((self.lsn, self.epoch, cx.waker().clone()));
         if !st.syncing {
             self.shared.work.notify_one();
         }
@@ -281,7 +382,14 @@ impl Wal {
             std::io::ErrorKind::WouldBlock => Error::Locked(storage.path_of("")),
             _ => Error::io(storage.path_of(crate::storage::LOCK_FILE_NAME), e),
         })?;
-        let recovered = crate::recovery::recover(storage.as_ref(), &options)?;
+        let recovered = match crate::recovery::recover(storage.as_ref(), &options) {
+            Ok(r) => r,
+            Err(e) => {
+                // A refused open leaves the directory as it found it, lock included.
+                storage.unlock();
+                return Err(e);
+            }
+        };
         let report = recovered.report.clone();
         let state = State::recovered(recovered);
         let shared = Arc::new(Shared {
@@ -289,15 +397,19 @@ impl Wal {
             options,
             state: Mutex::new(state),
             changed: Condvar::new(),
+            batch_done: [Condvar::new(), Condvar::new()],
             work: Condvar::new(),
         });
         let sync_thread = if shared.options.sync_thread {
             let s = shared.clone();
-            let handle = std::thread::Builder::new()
-                .name("wal-sync".into())
-                .spawn(move || sync_thread_main(&s))
-                .map_err(|e| Error::io(shared.storage.path_of(""), e))?;
-            Some(handle)
+            let spawned = std::thread::Builder::new().name("wal-sync".into()).spawn(move || sync_thread_main(&s));
+            match spawned {
+                Ok(handle) => Some(handle),
+                Err(e) => {
+                    shared.storage.unlock();
+                    return Err(Error::io(shared.storage.path_of(""), e));
+                }
+            }
         } else {
             None
         };
@@ -306,43 +418,58 @@ impl Wal {
 
     /// Appends one entry and returns its LSN once it is durable.
     pub fn append(&self, kind: Kind, payload: &[u8]) -> Result<Lsn> {
-        let mut st = self.shared.lock();
+        let mut st = lock_for_append(&self.shared)?;
         let lsn = st.next_lsn;
         enqueue(&self.shared, &mut st, lsn, kind, payload)?;
-        wait_durable(&self.shared, st, lsn)?;
+        let epoch = st.truncations;
+        wait_durable(&self.shared, st, lsn, epoch)?;
         Ok(lsn)
     }
 
     /// Appends one entry without waiting; the returned [`Durable`] resolves once it is
     /// durable. The sync thread (if started) leads the group commit.
     pub fn submit(&self, kind: Kind, payload: &[u8]) -> Result<Durable> {
-        let mut st = self.shared.lock();
+        let mut st = lock_for_append(&self.shared)?;
         let lsn = st.next_lsn;
         enqueue(&self.shared, &mut st, lsn, kind, payload)?;
         if !st.syncing {
             self.shared.work.notify_one();
         }
-        Ok(Durable { shared: self.shared.clone(), lsn })
+        Ok(Durable { shared: self.shared.clone(), lsn, epoch: st.truncations })
     }
 
     /// Appends entries whose LSNs were decided elsewhere (a replication follower's log).
-    /// Each must continue the log. Nothing is synced: call [`Wal::sync`].
+    /// Each must continue the log. All are checked first: on an error none is written.
+    /// Nothing is synced: call [`Wal::sync`].
     pub fn write_at(&self, entries: &[(Lsn, Kind, &[u8])]) -> Result<()> {
-        let mut st = self.shared.lock();
-        for (lsn, kind, payload) in entries {
-            if *lsn != st.next_lsn {
-                return Err(Error::OutOfSequence { expected: st.next_lsn, found: *lsn });
+        let mut st = lock_for_append(&self.shared)?;
+        let max = entry_bytes_max(&self.shared.options);
+        let mut expected = st.next_lsn;
+        for (lsn, _, payload) in entries {
+            if *lsn != expected {
+                return Err(Error::OutOfSequence { expected, found: *lsn });
             }
+            if payload.len() > max {
+                return Err(Error::TooLarge { size: payload.len(), max });
+            }
+            if expected == Lsn::END {
+                return Err(Error::LsnExhausted(expected));
+            }
+            expected = expected.next();
+        }
+        for (lsn, kind, payload) in entries {
             enqueue(&self.shared, &mut st, *lsn, *kind, payload)?;
         }
         Ok(())
     }
 
-    /// Makes every entry appended so far durable; returns the durable LSN.
+    /// Makes every entry appended so far durable; returns the last LSN appended before the
+    /// call (which a concurrent truncate may since have cut).
     pub fn sync(&self) -> Result<Lsn> {
         let st = self.shared.lock();
         let last = st.next_lsn.prev();
-        wait_durable(&self.shared, st, last)?;
+        let epoch = st.truncations;
+        wait_durable(&self.shared, st, last, epoch)?;
         Ok(last)
     }
 
@@ -375,8 +502,7 @@ impl Wal {
     /// Removes every entry after `last_kept`. Entries appended but not yet durable are made
     /// durable first, then cut. Open readers fail with [`Error::Truncated`].
     pub fn truncate_after(&self, last_kept: Lsn) -> Result<()> {
-        self.sync()?;
-        let (st, active) = take_exclusive(&self.shared)?;
+        let (st, active) = take_exclusive(&self.shared, Exclusive::Rewrite)?;
         let last = st.next_lsn.prev();
         if last_kept >= last {
             release_exclusive(&self.shared, st, active);
@@ -396,6 +522,7 @@ impl Wal {
                 st.segments = kept;
                 st.next_lsn = last_kept.next();
                 st.durable_lsn = last_kept;
+                st.in_flight_lsn = last_kept;
                 st.planned_segment_bytes = new_active.write_offset;
                 st.truncations += 1;
                 release_exclusive(&self.shared, st, Some(new_active));
@@ -410,7 +537,8 @@ impl Wal {
     /// LSN afterwards.
     pub fn purge_before(&self, lsn: Lsn) -> Result<Lsn> {
         // Exclusive, so a concurrent truncate or reset never resurrects purged segments.
-        let (mut st, active) = take_exclusive(&self.shared)?;
+        // Appends may still queue meanwhile: a purge changes no LSN.
+        let (mut st, active) = take_exclusive(&self.shared, Exclusive::KeepAppending)?;
         let mut doomed = Vec::new();
         while st.segments.len() > 1 && st.segments[1].first_lsn <= lsn {
             doomed.push(st.segments.remove(0));
@@ -433,8 +561,7 @@ impl Wal {
     /// was installed up to `next_lsn - 1`). Open readers fail with [`Error::Truncated`].
     pub fn reset(&self, next_lsn: Lsn) -> Result<()> {
         assert!(next_lsn > Lsn::ZERO);
-        self.sync()?;
-        let (st, active) = take_exclusive(&self.shared)?;
+        let (st, active) = take_exclusive(&self.shared, Exclusive::Rewrite)?;
         let segments = st.segments.clone();
         drop(st);
         drop(active);
@@ -446,6 +573,7 @@ impl Wal {
                 st.first_lsn = next_lsn;
                 st.next_lsn = next_lsn;
                 st.durable_lsn = next_lsn.prev();
+                st.in_flight_lsn = next_lsn.prev();
                 st.planned_segment_bytes = new_active.write_offset;
                 st.truncations += 1;
                 release_exclusive(&self.shared, st, Some(new_active));
@@ -466,23 +594,37 @@ impl Wal {
             let st = self.shared.lock();
             if st.failed.is_none() && !st.closed {
                 let last = st.next_lsn.prev();
-                wait_durable(&self.shared, st, last).map(|_| ())
+                let epoch = st.truncations;
+                wait_durable(&self.shared, st, last, epoch).map(|_| ())
             } else {
                 Ok(())
             }
         };
-        let was_closed = {
+        let (was_closed, active) = {
             let mut st = self.shared.lock();
+            while st.syncing && st.failed.is_none() {
+                st = self.shared.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
             let was_closed = st.closed;
             st.closed = true;
+            let active = if result.is_ok() && !was_closed && st.failed.is_none() { st.active.take() } else { None };
             wake_all(&self.shared, &mut st);
             self.shared.work.notify_all();
-            was_closed
+            (was_closed, active)
         };
         if let Some(t) = self.sync_thread.take() {
             // The thread only exits or loops; a panic in it would be a bug already reported.
             let _ = t.join();
         }
+        // A closed log ends at its last frame: no preallocated zeros for tools to explain.
+        let result = match active {
+            Some(mut active) if active.prepared_end > active.write_offset => {
+                let storage = self.shared.storage.as_ref();
+                let trimmed = active.trim().and_then(|()| active.file.sync_data());
+                result.and(trimmed.map_err(|e| active.io_err(storage, e)))
+            }
+            _ => result,
+        };
         if !was_closed {
             self.shared.storage.unlock();
         }
@@ -496,14 +638,34 @@ impl Drop for Wal {
     }
 }
 
+/// The largest payload an entry may have under `options`.
+fn entry_bytes_max(options: &WalOptions) -> usize {
+    options.entry_bytes_max.min(format::PAYLOAD_BYTES_MAX as usize)
+}
+
+/// Locks the state for an append, first waiting while a truncate or reset rewrites the log
+/// (an LSN taken meanwhile would not continue the log they leave).
+fn lock_for_append(shared: &Shared) -> Result<MutexGuard<'_, State>> {
+    let mut st = shared.lock();
+    while st.exclusive {
+        st.check_usable()?;
+        st = shared.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+    }
+    Ok(st)
+}
+
 /// Encodes one entry into the pending buffer, rolling to a new segment when it is full.
 fn enqueue(shared: &Shared, st: &mut State, lsn: Lsn, kind: Kind, payload: &[u8]) -> Result<()> {
     st.check_usable()?;
-    let max = shared.options.entry_bytes_max.min(format::PAYLOAD_BYTES_MAX as usize);
+    let max = entry_bytes_max(&shared.options);
     if payload.len() > max {
         return Err(Error::TooLarge { size: payload.len(), max });
     }
+    assert!(!st.exclusive, "appends wait while the log is rewritten");
     assert_eq!(lsn, st.next_lsn);
+    if lsn == Lsn::END {
+        return Err(Error::LsnExhausted(lsn));
+    }
     let frame_len = format::frame_len(payload.len());
     let segment_has_frames = st.planned_segment_bytes > HEADER_BYTES as u64;
     if segment_has_frames && st.planned_segment_bytes + frame_len > shared.options.segment_bytes_max {
@@ -522,65 +684,113 @@ fn enqueue(shared: &Shared, st: &mut State, lsn: Lsn, kind: Kind, payload: &[u8]
     Ok(())
 }
 
-/// Waits until `lsn` is durable, leading group commits whenever nobody else is.
-fn wait_durable<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>, lsn: Lsn) -> Result<()> {
+/// Waits until `lsn` is durable, leading group commits whenever nobody else is. `epoch` is
+/// the truncation count when `lsn` was appended: once it moves, `lsn` was made durable
+/// before the cut (truncate and reset sync everything pending first), so the wait is over
+/// even though the durable LSN may now be lower.
+fn wait_durable<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>, lsn: Lsn, epoch: u64) -> Result<()> {
     loop {
-        if st.durable_lsn >= lsn {
+        if st.durable_lsn >= lsn || st.truncations != epoch {
             return Ok(());
         }
         if let Some(why) = &st.failed {
             return Err(Error::Poisoned(why.clone()));
         }
-        if !st.syncing && st.active.is_some() {
-            st = lead_round(shared, st);
+        assert!(lsn < st.next_lsn, "waiting for LSN {lsn}, which was never assigned");
+        if st.may_lead() {
+            st = lead_round(shared, st, false);
             continue;
         }
         if st.closed && !st.syncing {
             return Err(Error::Closed);
         }
-        st = shared.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+        // Still pending: the batch the next leader takes; else the one being written.
+        let batch = if lsn > st.in_flight_lsn { st.round } else { st.round.wrapping_sub(1) };
+        st = batch_condvar(shared, batch).wait(st).unwrap_or_else(|p| p.into_inner());
     }
 }
 
-/// One group commit: write everything pending, sync, publish. Called with the lock held
-/// and `syncing` false; returns with the lock held again.
-fn lead_round<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-    let Some(mut active) = st.active.take() else { return st };
-    st.syncing = true;
-    let chunks = std::mem::take(&mut st.pending);
-    let target = st.next_lsn.prev();
-    drop(st);
+/// The condvar the appenders of batch `batch` sleep on.
+fn batch_condvar(shared: &Shared, batch: u64) -> &Condvar {
+    &shared.batch_done[(batch % 2) as usize]
+}
 
-    let mut rolled = Vec::new();
-    let result = write_chunks(shared, &mut active, chunks, &mut rolled);
+/// Group commit: write everything pending, sync, publish. Called with the lock held and
+/// `may_lead` true; returns with the lock held again.
+///
+/// With `keep_leading` (the sync thread), it goes on with the next batch while one is
+/// waiting, and wakes the appenders of a finished batch only once the next batch's frames
+/// are written, just before its fsync: waking dozens of threads first would let them take
+/// the CPU from the leader right when the disk is idle.
+fn lead_round<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>, keep_leading: bool) -> MutexGuard<'a, State> {
+    // A batch made durable whose blocked appenders are not woken yet.
+    let mut unannounced: Option<u64> = None;
+    loop {
+        let Some(mut active) = st.active.take() else { break };
+        st.syncing = true;
+        let batch = st.round;
+        st.round += 1;
+        let chunks = std::mem::take(&mut st.pending);
+        let target = st.next_lsn.prev();
+        st.in_flight_lsn = target;
+        drop(st);
 
-    let mut st = shared.lock();
-    st.syncing = false;
-    match result {
-        Ok(written) => {
-            for meta in rolled {
-                if let Some(last) = st.segments.last_mut() {
-                    last.durable_end = meta.1;
-                }
-                st.segments.push(SegmentMeta { first_lsn: meta.0, durable_end: HEADER_BYTES as u64 });
+        let mut rolled = Vec::new();
+        let mut announce = || {
+            if let Some(done) = unannounced.take() {
+                batch_condvar(shared, done).notify_all();
             }
+        };
+        let result = write_chunks(shared, &mut active, chunks, &mut rolled, &mut announce);
+        announce();
+
+        st = shared.lock();
+        st.syncing = false;
+        let written = match result {
+            Ok(written) => written,
+            Err(e) => {
+                let _ = poison(shared, st, e);
+                return shared.lock();
+            }
+        };
+        for (first_lsn, sealed_len) in rolled {
             if let Some(last) = st.segments.last_mut() {
-                last.durable_end = active.write_offset;
+                last.durable_end = sealed_len;
             }
-            st.active = Some(active);
-            st.durable_lsn = target;
-            st.stats.bytes_written += written.bytes;
-            st.stats.syncs += written.syncs;
-            wake_all(shared, &mut st);
-            if !st.pending.is_empty() {
-                shared.work.notify_one();
-            }
-            st
+            st.segments.push(SegmentMeta { first_lsn, durable_end: HEADER_BYTES as u64 });
         }
-        Err(e) => {
-            let _ = poison(shared, st, e);
-            shared.lock()
+        if let Some(last) = st.segments.last_mut() {
+            last.durable_end = active.write_offset;
         }
+        st.active = Some(active);
+        st.durable_lsn = target;
+        st.stats.bytes_written += written.bytes;
+        st.stats.syncs += written.syncs;
+        wake_futures(&mut st);
+        shared.changed.notify_all();
+        unannounced = Some(batch);
+        let go_on = keep_leading && !st.pending.is_empty() && st.may_lead() && st.check_usable().is_ok();
+        if !go_on {
+            break;
+        }
+    }
+    if let Some(done) = unannounced {
+        batch_condvar(shared, done).notify_all();
+    }
+    if !st.pending.is_empty() {
+        hand_off(shared, &st);
+    }
+    st
+}
+
+/// Finds a leader for the batch that is waiting: the sync thread if there is one (it keeps
+/// leading while work keeps coming, with no handoff between rounds), else one of the
+/// batch's own appenders.
+fn hand_off(shared: &Shared, st: &State) {
+    if shared.options.sync_thread {
+        shared.work.notify_one();
+    } else {
+        batch_condvar(shared, st.round).notify_one();
     }
 }
 
@@ -592,47 +802,47 @@ struct Written {
 
 /// Writes chunks to the active segment, rolling as asked, and syncs. Records each new
 /// segment as (first LSN, final length of the segment it sealed) in `rolled`.
+/// `before_sync` runs once the first frames are written, before the first fsync.
 fn write_chunks(
     shared: &Shared,
     active: &mut ActiveSegment,
     chunks: Vec<Chunk>,
     rolled: &mut Vec<(Lsn, u64)>,
+    before_sync: &mut dyn FnMut(),
 ) -> Result<Written> {
     let storage = shared.storage.as_ref();
     let mut written = Written { bytes: 0, syncs: 0 };
     let mut dirty = false;
-    let mut name_of_active = None;
     for chunk in chunks {
         match chunk {
             Chunk::Frames(bytes) => {
+                let options = &shared.options;
                 active
-                    .file
-                    .write_all_at(&bytes, active.write_offset)
-                    .map_err(|e| io_err(storage, &name_of_active, e))?;
-                active.write_offset += bytes.len() as u64;
+                    .write_frames(&bytes, options.preallocate_bytes, options.segment_bytes_max)
+                    .map_err(|e| active.io_err(storage, e))?;
                 written.bytes += bytes.len() as u64;
                 dirty = true;
             }
             Chunk::Roll(first_lsn) => {
-                active.file.sync_data().map_err(|e| io_err(storage, &name_of_active, e))?;
+                // Seal: the file must end at its last frame, durably, before the next
+                // segment exists (recovery treats every segment but the last as complete).
+                active.trim().map_err(|e| active.io_err(storage, e))?;
+                before_sync();
+                active.file.sync_data().map_err(|e| active.io_err(storage, e))?;
                 written.syncs += 1;
                 let sealed_len = active.write_offset;
                 *active = create_segment(storage, shared.options.log_id, first_lsn, 0)?;
                 rolled.push((first_lsn, sealed_len));
-                name_of_active = Some(format::segment_file_name(first_lsn));
                 dirty = false;
             }
         }
     }
     if dirty {
-        active.file.sync_data().map_err(|e| io_err(storage, &name_of_active, e))?;
+        before_sync();
+        active.file.sync_data().map_err(|e| active.io_err(storage, e))?;
         written.syncs += 1;
     }
     Ok(written)
-}
-
-fn io_err(storage: &dyn Storage, name: &Option<String>, e: std::io::Error) -> Error {
-    Error::io(storage.path_of(name.as_deref().unwrap_or("active segment")), e)
 }
 
 /// Creates a segment durably: header into a temp file, sync, rename, sync the directory.
@@ -650,7 +860,7 @@ pub(crate) fn create_segment(
     file.sync_data().map_err(|e| Error::io(storage.path_of(&tmp), e))?;
     storage.rename(&tmp, &name).map_err(|e| Error::io(storage.path_of(&name), e))?;
     storage.sync_dir().map_err(|e| Error::io(storage.path_of(""), e))?;
-    Ok(ActiveSegment { file, write_offset: HEADER_BYTES as u64 })
+    Ok(ActiveSegment { first_lsn, file, write_offset: HEADER_BYTES as u64, prepared_end: HEADER_BYTES as u64 })
 }
 
 /// Marks the log failed, wakes everyone, and returns the error for the caller.
@@ -658,35 +868,79 @@ fn poison(shared: &Shared, mut st: MutexGuard<'_, State>, e: Error) -> Error {
     let why = e.to_string();
     st.failed = Some(why);
     st.syncing = false;
+    st.exclusive = false;
     wake_all(shared, &mut st);
     e
 }
 
-/// Wakes blocked waiters and every future whose LSN is durable (all of them if failed).
-fn wake_all(shared: &Shared, st: &mut State) {
+/// Wakes every future whose entry is durable (all of them if the log failed or closed, and
+/// those from before a truncation).
+fn wake_futures(st: &mut State) {
     let durable = st.durable_lsn;
+    let truncations = st.truncations;
     let everyone = st.failed.is_some() || st.closed;
     let waiters = std::mem::take(&mut st.waiters);
-    for (lsn, waker) in waiters {
-        if everyone || lsn <= durable {
+    for (lsn, epoch, waker) in waiters {
+        if everyone || lsn <= durable || epoch != truncations {
             waker.wake();
         } else {
-            st.waiters.push((lsn, waker));
+            st.waiters.push((lsn, epoch, waker));
         }
+    }
+}
+
+/// Wakes futures as [`wake_futures`] does, and every blocked thread so it looks again.
+fn wake_all(shared: &Shared, st: &mut State) {
+    wake_futures(st);
+    for cv in &shared.batch_done {
+        cv.notify_all();
     }
     shared.changed.notify_all();
 }
 
-/// Waits until no leader is working, then claims exclusive use of the segments.
-fn take_exclusive(shared: &Shared) -> Result<(MutexGuard<'_, State>, Option<ActiveSegment>)> {
+/// What an exclusive operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exclusive {
+    /// Truncate or reset: everything pending is written and synced first, and appenders
+    /// wait until the operation ends.
+    Rewrite,
+    /// Purge: no LSN changes, so appends may queue meanwhile.
+    KeepAppending,
+}
+
+/// Waits until no leader is working, then claims exclusive use of the segments. For a
+/// rewrite, appenders are stopped first and everything they queued is written and synced.
+fn take_exclusive(shared: &Shared, kind: Exclusive) -> Result<(MutexGuard<'_, State>, Option<ActiveSegment>)> {
     let mut st = shared.lock();
+    st.exclusive_wanted += 1;
+    // Set once this thread holds `exclusive` (a rewrite): from then on no new LSN is taken,
+    // so the pending work flushed below only shrinks.
+    let mut claimed = false;
     loop {
-        st.check_usable()?;
-        if !st.syncing {
-            break;
+        if let Err(e) = st.check_usable() {
+            st.exclusive_wanted -= 1;
+            if claimed {
+                st.exclusive = false;
+            }
+            wake_all(shared, &mut st);
+            return Err(e);
         }
-        st = shared.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+        // One rewrite at a time; a purge waits for it too, so it never sees a half-cut log.
+        if st.syncing || (st.exclusive && !claimed) {
+            st = shared.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+            continue;
+        }
+        if kind == Exclusive::Rewrite {
+            st.exclusive = true;
+            claimed = true;
+            if !st.pending.is_empty() && st.active.is_some() {
+                st = lead_round(shared, st, false);
+                continue;
+            }
+        }
+        break;
     }
+    st.exclusive_wanted -= 1;
     st.syncing = true;
     let active = st.active.take();
     Ok((st, active))
@@ -695,7 +949,11 @@ fn take_exclusive(shared: &Shared) -> Result<(MutexGuard<'_, State>, Option<Acti
 fn release_exclusive(shared: &Shared, mut st: MutexGuard<'_, State>, active: Option<ActiveSegment>) {
     st.active = active;
     st.syncing = false;
+    st.exclusive = false;
     wake_all(shared, &mut st);
+    if !st.pending.is_empty() {
+        hand_off(shared, &st);
+    }
 }
 
 /// Removes the files of `segments` in the order given, then syncs the directory.
@@ -745,7 +1003,7 @@ fn truncate_segments(
     if let Some(last) = kept.last_mut() {
         last.durable_end = cut_offset;
     }
-    Ok((kept, ActiveSegment { file, write_offset: cut_offset }))
+    Ok((kept, ActiveSegment { first_lsn: target.first_lsn, file, write_offset: cut_offset, prepared_end: cut_offset }))
 }
 
 /// Replaces all segments by one empty BASE segment starting at `next_lsn`.
@@ -768,8 +1026,8 @@ fn sync_thread_main(shared: &Shared) {
         if st.closed || st.failed.is_some() {
             return;
         }
-        if !st.pending.is_empty() && !st.syncing && st.active.is_some() {
-            st = lead_round(shared, st);
+        if !st.pending.is_empty() && st.may_lead() {
+            st = lead_round(shared, st, true);
             continue;
         }
         st = shared.work.wait(st).unwrap_or_else(|p| p.into_inner());

@@ -6,14 +6,18 @@
 //! power loss would: a file created or renamed without a directory sync disappears or comes
 //! back under its old name, and unsynced appends survive only as a prefix cut at a block
 //! boundary, sometimes followed by a block of zeros (the file grew but its data never made
-//! it). A seed picks among those outcomes, so a failing case can be replayed.
+//! it); overwrites of durable bytes likewise survive up to a block boundary. A seed picks
+//! among those outcomes, so a failing case can be replayed.
 //!
 //! Handles opened before a crash belong to the "process" that died: they fail every call
-//! afterwards.
+//! afterwards. So does every `MemStorage` clone except the one `crash` was called on (and
+//! clones made from it since), so a dying log cannot create, rename or unlock anything in
+//! the directory the next "process" opens.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::storage::{Storage, StorageFile};
@@ -22,9 +26,18 @@ use crate::storage::{Storage, StorageFile};
 const TEAR_BLOCK_BYTES: usize = 512;
 
 /// An in-memory directory with crash simulation; clones share the same directory.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct MemStorage {
+    /// The directory, shared by all clones.
     fs: Arc<Mutex<MemFs>>,
+    /// The crash generation this handle lives in; it works only while that is current.
+    generation: AtomicU64,
+}
+
+impl Clone for MemStorage {
+    fn clone(&self) -> MemStorage {
+        MemStorage { fs: self.fs.clone(), generation: AtomicU64::new(self.generation.load(Ordering::SeqCst)) }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -63,12 +76,22 @@ impl MemStorage {
         self.fs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The directory, if this handle belongs to the current "process".
+    fn live_fs(&self) -> io::Result<MutexGuard<'_, MemFs>> {
+        let fs = self.fs();
+        if fs.generation != self.generation.load(Ordering::SeqCst) {
+            return Err(io::Error::other("storage handle from before a simulated crash"));
+        }
+        Ok(fs)
+    }
+
     /// Simulates a power loss: keeps only durable state (plus a torn prefix of unsynced
     /// appends, chosen by `seed`), releases the lock, and kills every open handle.
     pub fn crash(&self, seed: u64) {
         let mut fs = self.fs();
         let mut rng = SplitMix(seed);
         fs.generation += 1;
+        self.generation.store(fs.generation, Ordering::SeqCst);
         fs.locked = false;
         fs.fail_countdown = None;
         let names = fs.durable.clone();
@@ -114,19 +137,23 @@ impl MemStorage {
     }
 
     fn handle(&self, id: u64, writable: bool) -> Box<dyn StorageFile> {
-        let generation = self.fs().generation;
+        let generation = self.generation.load(Ordering::SeqCst);
         Box::new(MemHandle { storage: self.clone(), id, writable, generation })
     }
 }
 
 /// What a file looks like after a crash.
+///
+/// Unsynced changes past the first byte that differs from the durable image survive as a
+/// prefix cut at a block boundary: written blocks before the cut, the old (durable) bytes
+/// after it. Where the file grew, a cut inside the new part may leave a block of zeros (the
+/// size reached the disk, the data did not). An unsynced shrink is lost entirely.
 fn torn_image(f: &MemFile, rng: &mut SplitMix) -> Vec<u8> {
-    let appended_only = f.data.len() > f.synced.len() && f.data.starts_with(&f.synced);
-    if !appended_only {
+    if f.data.len() < f.synced.len() || f.data == f.synced {
         return f.synced.clone();
     }
-    // Cut points: the synced length, every block boundary in the unsynced part, the end.
-    let start = f.synced.len();
+    // Cut points: the first changed byte, every block boundary after it, the end.
+    let start = f.data.iter().zip(&f.synced).take_while(|(a, b)| a == b).count();
     let mut cuts = vec![start];
     let mut b = (start / TEAR_BLOCK_BYTES + 1) * TEAR_BLOCK_BYTES;
     while b < f.data.len() {
@@ -136,7 +163,9 @@ fn torn_image(f: &MemFile, rng: &mut SplitMix) -> Vec<u8> {
     cuts.push(f.data.len());
     let cut = cuts[(rng.next() % cuts.len() as u64) as usize];
     let mut image = f.data[..cut].to_vec();
-    if cut < f.data.len() && rng.next() % 4 == 0 {
+    if cut < f.synced.len() {
+        image.extend_from_slice(&f.synced[cut..]);
+    } else if cut < f.data.len() && rng.next().is_multiple_of(4) {
         // The file grew but the block's data never reached the disk.
         let zeros = TEAR_BLOCK_BYTES.min(f.data.len() - cut);
         image.resize(cut + zeros, 0);
@@ -146,22 +175,22 @@ fn torn_image(f: &MemFile, rng: &mut SplitMix) -> Vec<u8> {
 
 impl Storage for MemStorage {
     fn list(&self) -> io::Result<Vec<String>> {
-        Ok(self.fs().live.keys().cloned().collect())
+        Ok(self.live_fs()?.live.keys().cloned().collect())
     }
 
     fn open(&self, name: &str) -> io::Result<Box<dyn StorageFile>> {
-        let id = *self.fs().live.get(name).ok_or(io::ErrorKind::NotFound)?;
+        let id = *self.live_fs()?.live.get(name).ok_or(io::ErrorKind::NotFound)?;
         Ok(self.handle(id, true))
     }
 
     fn open_read(&self, name: &str) -> io::Result<Box<dyn StorageFile>> {
-        let id = *self.fs().live.get(name).ok_or(io::ErrorKind::NotFound)?;
+        let id = *self.live_fs()?.live.get(name).ok_or(io::ErrorKind::NotFound)?;
         Ok(self.handle(id, false))
     }
 
     fn create(&self, name: &str) -> io::Result<Box<dyn StorageFile>> {
         let id = {
-            let mut fs = self.fs();
+            let mut fs = self.live_fs()?;
             if fs.live.contains_key(name) {
                 return Err(io::ErrorKind::AlreadyExists.into());
             }
@@ -175,24 +204,24 @@ impl Storage for MemStorage {
     }
 
     fn rename(&self, from: &str, to: &str) -> io::Result<()> {
-        let mut fs = self.fs();
+        let mut fs = self.live_fs()?;
         let id = fs.live.remove(from).ok_or(io::ErrorKind::NotFound)?;
         fs.live.insert(to.to_string(), id);
         Ok(())
     }
 
     fn remove(&self, name: &str) -> io::Result<()> {
-        self.fs().live.remove(name).map(|_| ()).ok_or_else(|| io::ErrorKind::NotFound.into())
+        self.live_fs()?.live.remove(name).map(|_| ()).ok_or_else(|| io::ErrorKind::NotFound.into())
     }
 
     fn sync_dir(&self) -> io::Result<()> {
-        let mut fs = self.fs();
+        let mut fs = self.live_fs()?;
         fs.durable = fs.live.clone();
         Ok(())
     }
 
     fn try_lock(&self) -> io::Result<()> {
-        let mut fs = self.fs();
+        let mut fs = self.live_fs()?;
         if fs.locked {
             return Err(io::ErrorKind::WouldBlock.into());
         }
@@ -201,7 +230,10 @@ impl Storage for MemStorage {
     }
 
     fn unlock(&self) {
-        self.fs().locked = false;
+        // A dead "process" holds no lock any more (the crash released it).
+        if let Ok(mut fs) = self.live_fs() {
+            fs.locked = false;
+        }
     }
 
     fn path_of(&self, name: &str) -> PathBuf {
@@ -338,6 +370,20 @@ mod tests {
         assert!(data.starts_with(b"hello"));
         assert!(data.len() <= 2005);
         assert!(f.len().is_err(), "handles from before the crash are dead");
+    }
+
+    #[test]
+    fn clones_from_before_a_crash_are_dead() {
+        let s = MemStorage::new();
+        let old = s.clone();
+        old.try_lock().unwrap();
+        s.crash(0);
+        assert!(old.create("x").is_err(), "a dead process cannot create files");
+        assert!(old.list().is_err());
+        s.try_lock().unwrap();
+        old.unlock();
+        assert!(s.clone().try_lock().is_err(), "a dead process cannot release the new lock");
+        assert!(s.clone().create("y").is_ok(), "clones made after the crash work");
     }
 
     #[test]

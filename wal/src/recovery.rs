@@ -2,8 +2,9 @@
 //! torn tail of the open segment.
 //!
 //! Nothing is changed on disk until every segment header has been read and found to belong
-//! to this log, so a foreign, misnamed or damaged segment stops the open with the log as it
-//! was. Sealed segments are checked frame by frame (their corruption is an error, never cut);
+//! to this log and every sealed segment has been checked, so a foreign, misnamed or damaged
+//! segment, or a gap, stops the open with the directory as it was (stray temp files too).
+//! Sealed segments are checked frame by frame (their corruption is an error, never cut);
 //! only the open segment's tail, which a crash can tear, is cut, and what was cut is
 //! reported.
 
@@ -65,45 +66,50 @@ pub(crate) fn recover(storage: &dyn Storage, options: &WalOptions) -> Result<Rec
     let mut report = RecoveryReport::default();
     let dir_err = |e| Error::io(storage.path_of(""), e);
     let mut firsts = Vec::new();
+    let mut temps = Vec::new();
     for name in storage.list().map_err(dir_err)? {
         if name.ends_with(TEMP_SUFFIX) {
-            storage.remove(&name).map_err(|e| Error::io(storage.path_of(&name), e))?;
-            report.removed_temp_files.push(name);
+            temps.push(name);
         } else if let Some(lsn) = format::parse_segment_file_name(&name) {
             firsts.push(lsn);
         }
     }
     firsts.sort();
+    temps.sort();
 
-    // Headers first: any bad or foreign one stops everything before a byte is changed.
+    // Check everything first: any bad or foreign header, damaged sealed segment or gap
+    // stops the open before a byte is changed.
     let mut headers = Vec::new();
     for first in &firsts {
         headers.push(check_header(storage, options.log_id, *first)?);
     }
-    if let Some(base) = headers.iter().rposition(|h| h.flags & FLAG_BASE != 0) {
-        for h in headers.drain(..base) {
-            let name = format::segment_file_name(h.first_lsn);
-            storage.remove(&name).map_err(|e| Error::io(storage.path_of(&name), e))?;
-            report.removed_obsolete_segments.push(name);
-        }
+    let base = headers.iter().rposition(|h| h.flags & FLAG_BASE != 0).unwrap_or(0);
+    let obsolete: Vec<SegmentHeader> = headers.drain(..base).collect();
+    let mut segments = Vec::new();
+    for pair in headers.windows(2) {
+        segments.push(check_sealed(storage, pair[0].first_lsn, pair[1].first_lsn)?);
+    }
+
+    // Then finish what a crash interrupted: half-created segments, an interrupted reset.
+    for name in temps {
+        storage.remove(&name).map_err(|e| Error::io(storage.path_of(&name), e))?;
+        report.removed_temp_files.push(name);
+    }
+    for h in obsolete {
+        let name = format::segment_file_name(h.first_lsn);
+        storage.remove(&name).map_err(|e| Error::io(storage.path_of(&name), e))?;
+        report.removed_obsolete_segments.push(name);
     }
     if !report.removed_temp_files.is_empty() || !report.removed_obsolete_segments.is_empty() {
         storage.sync_dir().map_err(dir_err)?;
     }
-    if headers.is_empty() {
+    let Some(open) = headers.last() else {
         let active = create_segment(storage, options.log_id, options.first_lsn, FLAG_BASE)?;
         report.created = true;
         let segments = vec![SegmentMeta { first_lsn: options.first_lsn, durable_end: HEADER_BYTES as u64 }];
         return Ok(finish(segments, options.first_lsn, active, report));
-    }
-
-    let mut segments = Vec::new();
-    let (sealed, open) = headers.split_at(headers.len() - 1);
-    for (i, h) in sealed.iter().enumerate() {
-        let next_first = headers[i + 1].first_lsn;
-        segments.push(check_sealed(storage, h.first_lsn, next_first)?);
-    }
-    let open_first = open[0].first_lsn;
+    };
+    let open_first = open.first_lsn;
     let (active, next_lsn, torn) = recover_open(storage, open_first)?;
     report.torn_tail = torn;
     segments.push(SegmentMeta { first_lsn: open_first, durable_end: active.write_offset });
@@ -151,6 +157,7 @@ fn check_sealed(storage: &dyn Storage, first: Lsn, next_first: Lsn) -> Result<Se
     if expected_next != next_first {
         return Err(Error::Gap {
             segment: storage.path_of(&format::segment_file_name(next_first)),
+            previous: path,
             expected: expected_next,
             found: next_first,
         });
@@ -160,6 +167,11 @@ fn check_sealed(storage: &dyn Storage, first: Lsn, next_first: Lsn) -> Result<Se
 
 /// Scans the open segment, cuts it after its last valid frame, and syncs it (what a crashed
 /// process left in the page cache is made durable before anyone relies on it).
+///
+/// Zeros from the last valid frame to the end of the file are preallocated space (see
+/// `WalOptions::preallocate_bytes`), not a torn tail: they are kept, and not reported.
+/// Anything else after the last valid frame is cut, so no stale frame can ever follow new
+/// ones.
 fn recover_open(storage: &dyn Storage, first: Lsn) -> Result<(ActiveSegment, Lsn, Option<TornTail>)> {
     let name = format::segment_file_name(first);
     let path = storage.path_of(&name);
@@ -167,11 +179,18 @@ fn recover_open(storage: &dyn Storage, first: Lsn) -> Result<(ActiveSegment, Lsn
     let len = file.len().map_err(|e| Error::io(path.clone(), e))?;
     let summary = segment::scan(file.as_ref(), first, len, |_, _, _| {}).map_err(|e| Error::io(path.clone(), e))?;
     let mut torn = None;
+    let mut prepared_end = summary.valid_end;
     if let Some((offset, problem)) = summary.problem {
-        torn = Some(TornTail { segment: name.clone(), offset, bytes_cut: len - offset, reason: problem.to_string() });
-        file.set_len(offset).map_err(|e| Error::io(path.clone(), e))?;
+        let zeros = segment::is_zeroed(file.as_ref(), offset, len).map_err(|e| Error::io(path.clone(), e))?;
+        if zeros {
+            prepared_end = len;
+        } else {
+            torn =
+                Some(TornTail { segment: name.clone(), offset, bytes_cut: len - offset, reason: problem.to_string() });
+            file.set_len(offset).map_err(|e| Error::io(path.clone(), e))?;
+        }
     }
     file.sync_data().map_err(|e| Error::io(path.clone(), e))?;
     let next_lsn = summary.last_lsn.map_or(first, Lsn::next);
-    Ok((ActiveSegment { file, write_offset: summary.valid_end }, next_lsn, torn))
+    Ok((ActiveSegment { first_lsn: first, file, write_offset: summary.valid_end, prepared_end }, next_lsn, torn))
 }

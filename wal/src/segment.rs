@@ -80,6 +80,8 @@ pub enum FrameProblem {
     },
     /// The CRC does not match.
     BadChecksum,
+    /// The frame's LSN is `Lsn::END`, which no entry may have.
+    ReservedLsn,
     /// The frame's LSN does not continue the sequence.
     WrongLsn {
         /// The LSN that should come next.
@@ -102,6 +104,7 @@ impl std::fmt::Display for FrameProblem {
             }
             FrameProblem::BadChecksum => write!(f, "frame checksum mismatch"),
             FrameProblem::WrongLsn { expected, found } => write!(f, "frame has LSN {found}, expected {expected}"),
+            FrameProblem::ReservedLsn => write!(f, "frame has LSN {}, which no entry may have", crate::Lsn::END),
         }
     }
 }
@@ -148,6 +151,9 @@ pub fn frame_at(
     };
     if !header.matches(payload) {
         return Ok(Step::Problem(FrameProblem::BadChecksum));
+    }
+    if header.lsn == Lsn::END {
+        return Ok(Step::Problem(FrameProblem::ReservedLsn));
     }
     if let Some(expected) = expected {
         if header.lsn != expected {
@@ -210,4 +216,19 @@ pub fn scan(
             }
         }
     }
+}
+
+/// True if every byte of `file` in `from..to` is zero: preallocated space, not a frame.
+pub fn is_zeroed(file: &dyn StorageFile, from: u64, to: u64) -> io::Result<bool> {
+    let mut buf = vec![0u8; READ_CHUNK_BYTES.min(to.saturating_sub(from) as usize)];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(buf.len() as u64) as usize;
+        file.read_exact_at(&mut buf[..n], at)?;
+        if buf[..n].iter().any(|b| *b != 0) {
+            return Ok(false);
+        }
+        at += n as u64;
+    }
+    Ok(true)
 }

@@ -1,6 +1,9 @@
 //! Behaviour of the log through its public API: appends, readers, segments, truncate,
 //! purge, reset, recovery, and refusals of bad input.
 
+// Test code: a panic is how a helper reports a failure.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use basalt_wal::format::{self, HEADER_BYTES};
@@ -88,7 +91,8 @@ fn reader_sees_new_entries_after_catching_up() {
     for i in 0..30 {
         wal.append(Kind(1), &payload(i)).unwrap();
     }
-    assert_eq!(reader.by_ref().map(|e| e.unwrap()).count(), 30);
+    let caught_up: Vec<_> = reader.by_ref().map(|e| e.unwrap()).collect();
+    assert_eq!(caught_up.len(), 30);
     assert_eq!(reader.next_lsn(), Lsn(32));
 }
 
@@ -190,8 +194,7 @@ fn truncate_after_cuts_within_and_across_segments() {
     assert_eq!(got[25].1, b"after-cut");
 
     // Cut exactly at a segment's first LSN: that segment goes away whole.
-    let firsts: Vec<u64> =
-        segment_names(&s).iter().map(|n| format::parse_segment_file_name(n).unwrap().0).collect();
+    let firsts: Vec<u64> = segment_names(&s).iter().map(|n| format::parse_segment_file_name(n).unwrap().0).collect();
     let boundary = firsts[2];
     wal.truncate_after(Lsn(boundary - 1)).unwrap();
     assert_eq!(segment_names(&s).len(), 2);
@@ -336,7 +339,8 @@ fn a_flipped_byte_in_a_sealed_segment_is_an_error_naming_file_and_offset() {
 
 #[test]
 fn bad_headers_are_refused_naming_the_file() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>)> = vec![
+    type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: Vec<(&str, Damage)> = vec![
         ("wrong magic", Box::new(|b: &mut Vec<u8>| b[0] = b'X')),
         ("unknown version", Box::new(|b: &mut Vec<u8>| b[8] = 99)),
         ("zero-length", Box::new(|b: &mut Vec<u8>| b.clear())),
@@ -413,4 +417,306 @@ fn oversized_entries_are_refused() {
     let err = wal.append(Kind(1), &[0u8; 11]).unwrap_err();
     assert!(matches!(err, Error::TooLarge { size: 11, max: 10 }), "{err}");
     assert_eq!(wal.append(Kind(1), &[0u8; 10]).unwrap(), Lsn(1));
+}
+
+/// Runs `f` on a thread and fails the test if it does not finish within `secs` seconds
+/// (a hang is the bug these tests catch; the stuck thread is left behind).
+fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(secs)).unwrap_or_else(|_| panic!("{what}: did not finish"))
+}
+
+#[test]
+fn a_durable_entry_cut_by_truncate_resolves_instead_of_hanging() {
+    // The entry was made durable by the truncate (which syncs first), then cut; waiting on
+    // it afterwards must return, not spin waiting for an LSN the log no longer has.
+    let s = MemStorage::new();
+    let wal = Arc::new(open(&s, WalOptions { sync_thread: false, ..opts() }));
+    for i in 1..=10 {
+        wal.append(Kind(1), &payload(i)).unwrap();
+    }
+    let pending = wal.submit(Kind(1), b"cut").unwrap();
+    assert_eq!(pending.lsn(), Lsn(11));
+    wal.truncate_after(Lsn(5)).unwrap();
+    assert_eq!(within(10, "Durable::wait after truncate", move || pending.wait()).unwrap(), Lsn(11));
+    let w = wal.clone();
+    assert_eq!(within(10, "sync after truncate", move || w.sync()).unwrap(), Lsn(5));
+    assert_eq!(wal.append(Kind(1), b"next").unwrap(), Lsn(6));
+}
+
+/// A storage whose `set_len` (called by truncate) can be held until released, so a test can
+/// act while a truncate is half done.
+#[derive(Debug, Clone)]
+struct GatedStorage {
+    inner: MemStorage,
+    gate: Arc<(std::sync::Mutex<Gate>, std::sync::Condvar)>,
+}
+
+#[derive(Debug, Default)]
+struct Gate {
+    armed: bool,
+    entered: bool,
+    released: bool,
+}
+
+#[derive(Debug)]
+struct GatedFile {
+    inner: Box<dyn basalt_wal::StorageFile>,
+    gate: Arc<(std::sync::Mutex<Gate>, std::sync::Condvar)>,
+}
+
+impl basalt_wal::StorageFile for GatedFile {
+    fn len(&self) -> std::io::Result<u64> {
+        self.inner.len()
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        self.inner.read_at(buf, offset)
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> std::io::Result<()> {
+        self.inner.write_all_at(buf, offset)
+    }
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.inner.sync_data()
+    }
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        let (lock, cv) = &*self.gate;
+        let mut g = lock.lock().unwrap();
+        if g.armed {
+            g.entered = true;
+            cv.notify_all();
+            while !g.released {
+                g = cv.wait(g).unwrap();
+            }
+        }
+        drop(g);
+        self.inner.set_len(len)
+    }
+}
+
+impl Storage for GatedStorage {
+    fn list(&self) -> std::io::Result<Vec<String>> {
+        self.inner.list()
+    }
+    fn open(&self, name: &str) -> std::io::Result<Box<dyn basalt_wal::StorageFile>> {
+        Ok(Box::new(GatedFile { inner: self.inner.open(name)?, gate: self.gate.clone() }))
+    }
+    fn open_read(&self, name: &str) -> std::io::Result<Box<dyn basalt_wal::StorageFile>> {
+        self.inner.open_read(name)
+    }
+    fn create(&self, name: &str) -> std::io::Result<Box<dyn basalt_wal::StorageFile>> {
+        self.inner.create(name)
+    }
+    fn rename(&self, from: &str, to: &str) -> std::io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn remove(&self, name: &str) -> std::io::Result<()> {
+        self.inner.remove(name)
+    }
+    fn sync_dir(&self) -> std::io::Result<()> {
+        self.inner.sync_dir()
+    }
+    fn try_lock(&self) -> std::io::Result<()> {
+        self.inner.try_lock()
+    }
+    fn unlock(&self) {
+        self.inner.unlock()
+    }
+    fn path_of(&self, name: &str) -> std::path::PathBuf {
+        self.inner.path_of(name)
+    }
+}
+
+#[test]
+fn an_append_racing_a_truncate_continues_the_cut_log() {
+    let s = MemStorage::new();
+    let gated = GatedStorage { inner: s.clone(), gate: Default::default() };
+    let wal = Arc::new(Wal::open(Arc::new(gated.clone()), opts()).unwrap().0);
+    for i in 1..=10 {
+        wal.append(Kind(1), &payload(i)).unwrap();
+    }
+    gated.gate.0.lock().unwrap().armed = true;
+    let w = wal.clone();
+    let truncating = std::thread::spawn(move || w.truncate_after(Lsn(5)));
+    {
+        let (lock, cv) = &*gated.gate;
+        let g = lock.lock().unwrap();
+        let (g, timeout) = cv.wait_timeout_while(g, std::time::Duration::from_secs(10), |g| !g.entered).unwrap();
+        assert!(!timeout.timed_out() && g.entered, "truncate never reached set_len");
+    }
+    // An append arriving while the truncate is half done.
+    let w = wal.clone();
+    let appending = std::thread::spawn(move || w.append(Kind(2), b"racing"));
+    // Give it the chance to enqueue (the old code let it, with the LSN before the cut).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    while wal.status().last_lsn == Lsn(10) && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    {
+        let (lock, cv) = &*gated.gate;
+        let mut g = lock.lock().unwrap();
+        g.armed = false;
+        g.released = true;
+        cv.notify_all();
+    }
+    within(10, "truncate", move || truncating.join().unwrap()).unwrap();
+    let lsn = within(10, "append racing the truncate", move || appending.join().unwrap()).unwrap();
+    assert_eq!(lsn, Lsn(6), "the racing append continues the cut log");
+    let mut expected: Vec<_> = (1..=5).map(|i| (i, payload(i))).collect();
+    expected.push((6, b"racing".to_vec()));
+    assert_eq!(read_all(&wal, Lsn(1)), expected);
+    drop(wal);
+    let wal = open(&s, opts());
+    assert_eq!(read_all(&wal, Lsn(1)), expected);
+}
+
+#[test]
+fn a_refused_open_leaves_the_directory_unlocked() {
+    let s = several_segments();
+    let name = segment_names(&s)[1].clone();
+    let good = s.read_file(&name).unwrap();
+    let mut bad = good.clone();
+    bad[HEADER_BYTES + 20] ^= 0x40;
+    s.write_file(&name, &bad);
+    assert!(matches!(open_fails(&s), Error::Corrupt { .. }));
+    s.write_file(&name, &good);
+    let wal = Wal::open(Arc::new(s.clone()), small_segments()).expect("open after the damage is repaired");
+    assert_eq!(wal.0.status().last_lsn, Lsn(30));
+}
+
+#[test]
+fn a_refused_open_removes_no_temp_or_obsolete_file() {
+    // Leftovers of an interrupted roll and an interrupted reset, next to a damaged sealed
+    // segment: the open must fail with the directory exactly as it was.
+    let s = several_segments();
+    let names = segment_names(&s);
+    let mut bad = s.read_file(&names[1]).unwrap();
+    bad[HEADER_BYTES + 3] ^= 0x01;
+    s.write_file(&names[1], &bad);
+    let temp = format::temp_file_name(Lsn(999));
+    s.write_file(&temp, b"half");
+    let obsolete = format::segment_file_name(Lsn(0));
+    s.write_file(&obsolete, &format::SegmentHeader { log_id: LOG, first_lsn: Lsn(0), flags: 0 }.encode());
+    let mut before = s.list().unwrap();
+    before.sort();
+    let err = Wal::open(Arc::new(s.clone()), small_segments()).expect_err("a damaged sealed segment");
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+    let mut after = s.list().unwrap();
+    after.sort();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn concurrent_appends_truncates_and_purges_stay_consistent() {
+    // Appenders (blocking and submitted), a truncating and purging thread, all at once:
+    // nothing hangs, LSNs stay dense, each thread's entries stay in its order, and a
+    // reopened log reads back the same.
+    for sync_thread in [true, false] {
+        let s = MemStorage::new();
+        let options = WalOptions { sync_thread, ..small_segments() };
+        let wal = Arc::new(open(&s, options.clone()));
+        let w = wal.clone();
+        let stats = within(60, "appends, truncates and purges", move || {
+            // The appenders go on until the truncates and purges are done, so every one of
+            // those runs among appends.
+            let admin_done = std::sync::atomic::AtomicBool::new(false);
+            std::thread::scope(|scope| {
+                for t in 0..6u8 {
+                    let (w, admin_done) = (&w, &admin_done);
+                    scope.spawn(move || {
+                        let mut i = 0u32;
+                        while (i < 200 || !admin_done.load(std::sync::atomic::Ordering::SeqCst)) && i < 1_000_000 {
+                            let body = [&[t][..], &i.to_le_bytes()[..]].concat();
+                            if i.is_multiple_of(3) {
+                                w.submit(Kind(t), &body).unwrap().wait().unwrap();
+                            } else {
+                                w.append(Kind(t), &body).unwrap();
+                            }
+                            i += 1;
+                        }
+                    });
+                }
+                let (w, admin_done) = (&w, &admin_done);
+                scope.spawn(move || {
+                    for round in 0..60u64 {
+                        let status = w.status();
+                        if round.is_multiple_of(2) {
+                            let cut = status.first_lsn.0.max(status.last_lsn.0.saturating_sub(3));
+                            w.truncate_after(Lsn(cut)).unwrap();
+                        } else {
+                            w.purge_before(Lsn(status.last_lsn.0.saturating_sub(20))).unwrap();
+                        }
+                    }
+                    admin_done.store(true, std::sync::atomic::Ordering::SeqCst);
+                });
+            });
+            w.stats()
+        });
+        assert!(stats.entries_appended >= 1200, "{stats:?}");
+        let check = |wal: &Wal| {
+            let first = wal.status().first_lsn;
+            let mut last_seen = [None::<u32>; 6];
+            let mut next = first.0;
+            for e in wal.reader(first) {
+                let e = e.unwrap();
+                assert_eq!(e.lsn.0, next, "dense LSNs");
+                next += 1;
+                let t = e.payload[0] as usize;
+                assert_eq!(e.kind, Kind(t as u8));
+                let i = u32::from_le_bytes(e.payload[1..5].try_into().unwrap());
+                assert!(last_seen[t].is_none_or(|p| p < i), "thread {t}: {i} after {:?}", last_seen[t]);
+                last_seen[t] = Some(i);
+            }
+            assert_eq!(next, wal.status().last_lsn.0 + 1);
+            read_all(wal, first)
+        };
+        let before = check(&wal);
+        drop(wal);
+        let wal = open(&s, options);
+        assert_eq!(check(&wal), before, "sync thread {sync_thread}: the reopened log differs");
+    }
+}
+
+#[test]
+fn a_segment_at_the_last_possible_lsn_does_not_panic() {
+    // Crafted bytes: a valid segment and frame at LSN u64::MAX. Opening or inspecting it
+    // must give an answer, not an arithmetic overflow.
+    let s = MemStorage::new();
+    let first = Lsn(u64::MAX);
+    let mut bytes = format::SegmentHeader { log_id: LOG, first_lsn: first, flags: format::FLAG_BASE }.encode().to_vec();
+    format::encode_frame(&mut bytes, first, Kind(1), b"last");
+    s.write_file(&format::segment_file_name(first), &bytes);
+    let inspection = basalt_wal::inspect::inspect(&s, |_| {}).unwrap();
+    assert_eq!(inspection.segments.len(), 1);
+    match Wal::open(Arc::new(s.clone()), opts()) {
+        Ok((wal, _)) => {
+            let err = wal.append(Kind(1), b"one too many").unwrap_err();
+            assert!(matches!(err, Error::LsnExhausted(Lsn::END)), "{err}");
+        }
+        Err(e) => assert!(e.to_string().contains(&format::segment_file_name(first)), "{e}"),
+    }
+}
+
+#[test]
+fn a_write_failure_names_the_segment_file() {
+    let s = MemStorage::new();
+    let wal = open(&s, WalOptions { sync_thread: false, ..opts() });
+    wal.append(Kind(1), b"kept").unwrap();
+    s.fail_after(0);
+    let err = wal.append(Kind(1), b"lost").unwrap_err();
+    assert!(err.to_string().contains(&format::segment_file_name(Lsn(1))), "{err}");
+}
+
+#[test]
+fn write_at_checks_the_whole_batch_before_writing_any() {
+    let s = MemStorage::new();
+    let wal = open(&s, WalOptions { entry_bytes_max: 10, sync_thread: false, ..opts() });
+    let too_big = [0u8; 11];
+    let err = wal.write_at(&[(Lsn(1), Kind(1), b"fine"), (Lsn(2), Kind(1), &too_big)]).unwrap_err();
+    assert!(matches!(err, Error::TooLarge { size: 11, max: 10 }), "{err}");
+    assert_eq!(wal.status().last_lsn, Lsn(0), "nothing of the refused batch was taken");
+    wal.write_at(&[(Lsn(1), Kind(1), b"fine")]).unwrap();
+    assert_eq!(wal.sync().unwrap(), Lsn(1));
 }
