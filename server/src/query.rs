@@ -1,5 +1,5 @@
 //! What the HTTP API hands the query language: the text, its parameters, what the caller's
-//! role allows, and the result shape. The SQL executor (`sql::exec`) implements [`run`].
+//! role allows, and the result shape. [`run`] hands it to the SQL executor (`sql::exec`).
 
 use std::collections::BTreeMap;
 
@@ -92,9 +92,10 @@ pub enum QueryError {
     Engine(#[from] basalt_engine::Error),
 }
 
-/// Runs SQL against a database.
-pub fn run(_db: &basalt_engine::Database, _req: &QueryRequest) -> Result<Vec<Json>, QueryError> {
-    Err(QueryError::Invalid("the SQL executor is not built yet".into()))
+/// Runs SQL (one statement or a `;`-separated script) against a database and answers the
+/// result rows as OrientDB's JSON. See [`crate::sql::exec`] for the semantics.
+pub fn run(db: &basalt_engine::Database, req: &QueryRequest) -> Result<Vec<Json>, QueryError> {
+    crate::sql::exec::run(db, req)
 }
 
 #[cfg(test)]

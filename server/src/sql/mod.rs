@@ -32,6 +32,7 @@
 
 pub mod ast;
 mod display;
+pub mod exec;
 mod lexer;
 mod parser;
 

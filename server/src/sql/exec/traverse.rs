@@ -1,0 +1,160 @@
+//! TRAVERSE: from the target's records, follow fields (`out_followed_by`, `in`, `*` for
+//! every link) or graph functions (`out('x')`), depth first (OrientDB's default) or breadth
+//! first, each record once, the start records included at depth 0.
+//!
+//! `MAXDEPTH n` stops expanding at depth n; `WHILE cond` is evaluated on every record
+//! reached (with `$depth`): a record failing it is neither returned nor expanded. Depth
+//! first expands a record only where it is first reached, so with MAXDEPTH it can return
+//! fewer records than breadth first, whose depths are the shortest distances. Both walk an
+//! explicit stack or queue: no recursion, whatever the graph.
+
+use std::collections::{HashSet, VecDeque};
+
+use basalt_engine::{Rid, Value};
+
+use super::eval::{eval, test, Ctx, Env};
+use super::plan::for_each_source;
+use super::rows::{Data, Res, Row};
+use super::select::{int_arg, limit_of};
+use super::MAX_RESULT_ROWS;
+use crate::query::QueryError;
+use crate::sql::ast::{Projection, TraverseStatement, TraverseStrategy};
+
+/// Appends every record link in a value.
+fn links(v: &Value, out: &mut Vec<Rid>) {
+    match v {
+        Value::Link(r) => out.push(*r),
+        Value::List(items) | Value::Set(items) => items.iter().for_each(|i| links(i, out)),
+        Value::Map(m) => m.values().for_each(|i| links(i, out)),
+        _ => {}
+    }
+}
+
+/// What a record leads to.
+fn children(env: &Env<'_>, base: &Ctx<'_>, row: &Row, projections: &[Projection]) -> Res<Vec<Rid>> {
+    let mut out = Vec::new();
+    for p in projections {
+        match p {
+            Projection::All => {
+                if let Data::Record(r) = &row.data {
+                    let fields = r.fields().map_err(|e| super::eval::decode_error(r.rid, e))?;
+                    fields.iter().for_each(|(_, v)| links(v, &mut out));
+                    for b in r.bags().map_err(|e| super::eval::decode_error(r.rid, e))? {
+                        out.extend(b.links.iter().map(|(e, _)| *e));
+                    }
+                }
+            }
+            Projection::Expr(a) => links(&eval(env, &base.with_row(row), &a.expr)?, &mut out),
+        }
+    }
+    Ok(out)
+}
+
+/// Runs a TRAVERSE.
+pub(crate) fn traverse(
+    env: &Env<'_>,
+    parent: Option<&Ctx<'_>>,
+    t: &TraverseStatement,
+    default_limit: Option<usize>,
+) -> Res<Vec<Row>> {
+    let max_depth = match int_arg(env, t.max_depth.as_ref(), "MAXDEPTH")? {
+        Some(n) if n < 0 => return Err(QueryError::Invalid(format!("MAXDEPTH must not be negative (got {n})"))),
+        Some(n) => Some(n.min(i64::from(u32::MAX)) as u32),
+        None => None,
+    };
+    let limit = limit_of(env, t.limit.as_ref(), default_limit)?.unwrap_or(MAX_RESULT_ROWS + 1);
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let base = Ctx { parent, ..Ctx::default() };
+    let mut roots = Vec::new();
+    for_each_source(env, &base, &t.target, None, &mut |row| {
+        if let Some(r) = row.rid() {
+            roots.push(r);
+        }
+        Ok(true)
+    })?;
+
+    let mut visited: HashSet<Rid> = HashSet::new();
+    let mut out: Vec<Row> = Vec::new();
+    // Loads a reached record and checks WHILE; `None` if it is not returned.
+    let admit = |rid: Rid, depth: u32| -> Res<Option<Row>> {
+        let Some(r) = env.load(rid)? else { return Ok(None) };
+        let row = Row { data: Data::Record(std::rc::Rc::new(r)), depth: Some(depth) };
+        if let Some(w) = &t.while_condition {
+            let ctx = Ctx { row: Some(&row), depth: Some(i64::from(depth)), ..base };
+            if !test(env, &ctx, w)? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(row))
+    };
+    let expands = |depth: u32| max_depth.is_none_or(|m| depth < m);
+    let push = |out: &mut Vec<Row>, row: Row| -> Res<bool> {
+        out.push(row);
+        if out.len() > MAX_RESULT_ROWS {
+            return Err(QueryError::Invalid(format!(
+                "TRAVERSE reached more than {MAX_RESULT_ROWS} records; add MAXDEPTH, WHILE or LIMIT"
+            )));
+        }
+        Ok(out.len() < limit)
+    };
+
+    match t.strategy.unwrap_or(TraverseStrategy::DepthFirst) {
+        TraverseStrategy::BreadthFirst => {
+            let mut queue: VecDeque<(Rid, u32)> = VecDeque::new();
+            for r in roots {
+                if visited.insert(r) {
+                    queue.push_back((r, 0));
+                }
+            }
+            while let Some((rid, depth)) = queue.pop_front() {
+                let Some(row) = admit(rid, depth)? else { continue };
+                let next = if expands(depth) { children(env, &base, &row, &t.projections)? } else { Vec::new() };
+                if !push(&mut out, row)? {
+                    break;
+                }
+                for c in next {
+                    if visited.insert(c) {
+                        queue.push_back((c, depth + 1));
+                    }
+                }
+            }
+        }
+        TraverseStrategy::DepthFirst => {
+            // Frames of (children, next child, their depth): the recursion, unrolled.
+            let mut stack: Vec<(Vec<Rid>, usize, u32)> = Vec::new();
+            'roots: for r in roots {
+                if !visited.insert(r) {
+                    continue;
+                }
+                let mut pending = Some((r, 0u32));
+                loop {
+                    if let Some((rid, depth)) = pending.take() {
+                        if let Some(row) = admit(rid, depth)? {
+                            let next =
+                                if expands(depth) { children(env, &base, &row, &t.projections)? } else { Vec::new() };
+                            if !push(&mut out, row)? {
+                                break 'roots;
+                            }
+                            if !next.is_empty() {
+                                stack.push((next, 0, depth + 1));
+                            }
+                        }
+                    }
+                    let Some((kids, at, depth)) = stack.last_mut() else { break };
+                    if *at < kids.len() {
+                        let c = kids[*at];
+                        *at += 1;
+                        if visited.insert(c) {
+                            pending = Some((c, *depth));
+                        }
+                    } else {
+                        stack.pop();
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
