@@ -156,35 +156,61 @@ pub fn run(args: Args) -> i32 {
 
 fn start(settings: Settings) -> Result<(), StartError> {
     let _lock = lock_home(&settings.home)?;
-    info!(
-        node = %settings.node_name,
-        home = %settings.home.display(),
-        first_run = settings.first_run,
-        role = settings.role.name(),
-        version = env!("CARGO_PKG_VERSION"),
-        "basalt-server starting"
-    );
-    let users = Arc::new(Users::load(&settings.home.join("config")).map_err(|e| StartError::Other(e.to_string()))?);
-    ensure_root(&users)?;
-    let options = Options { checkpoint_dirty_pages: settings.checkpoint_dirty_pages, ..Options::default() };
-    let registry = Registry::new(&settings.home, options);
-    registry.open_all().map_err(|e| StartError::Other(e.to_string()))?;
-    if settings.first_run && settings.demo {
-        if let Err(e) = crate::demo::create_demo(&registry) {
-            warn!(error = %e, "the demo database could not be created");
-        }
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("basalt-http")
         .build()
         .map_err(|e| StartError::Other(format!("starting the runtime: {e}")))?;
-    let result = runtime.block_on(serve_until_signal(settings, registry, users));
+    // Watched from here on, before the long start steps (opening databases, loading the
+    // demo): a stop asked for meanwhile waits for the step to finish and ends cleanly,
+    // instead of the default action killing the process halfway through the demo load.
+    let mut signals = {
+        let _context = runtime.enter();
+        StopSignals::watch()
+    };
+    let users = Arc::new(Users::load(&settings.home.join("config")).map_err(|e| StartError::Other(e.to_string()))?);
+    // The first run is the one that creates the root user. A missing basalt.toml does not
+    // tell: the file is written before anything can fail (a bad flag, a stop at the node
+    // name prompt), and it may be provisioned before the first start; either way the next
+    // start would never have made the demo database.
+    let first_run = users.is_empty();
+    info!(
+        node = %settings.node_name,
+        home = %settings.home.display(),
+        first_run,
+        role = settings.role.name(),
+        version = env!("CARGO_PKG_VERSION"),
+        "basalt-server starting"
+    );
+    let options = Options { checkpoint_dirty_pages: settings.checkpoint_dirty_pages, ..Options::default() };
+    let registry = Registry::new(&settings.home, options);
+    registry.open_all().map_err(|e| StartError::Other(e.to_string()))?;
+    // The demo before the root user: a first start killed while loading it leaves no user,
+    // so the next start is a first run again and loads the demo again.
+    if first_run && settings.demo {
+        if let Err(e) = crate::demo::create_demo(&registry) {
+            warn!(error = %e, "the demo database could not be created");
+        }
+    }
+    ensure_root(&users)?;
+    let result = if runtime.block_on(signals.pending()) {
+        info!("stop requested while starting: not listening");
+        registry.close_all();
+        info!("basalt-server stopped");
+        Ok(())
+    } else {
+        runtime.block_on(serve_until_signal(settings, registry, users, signals))
+    };
     runtime.shutdown_timeout(Duration::from_secs(5));
     result
 }
 
-async fn serve_until_signal(settings: Settings, registry: Registry, users: Arc<Users>) -> Result<(), StartError> {
+async fn serve_until_signal(
+    settings: Settings,
+    registry: Registry,
+    users: Arc<Users>,
+    mut signals: StopSignals,
+) -> Result<(), StartError> {
     let addr = SocketAddr::new(settings.http_bind, settings.http_port);
     let listener =
         TcpListener::bind(addr).await.map_err(|e| StartError::Other(format!("cannot listen on HTTP {addr}: {e}")))?;
@@ -209,7 +235,7 @@ async fn serve_until_signal(settings: Settings, registry: Registry, users: Arc<U
     println!("basalt-server ready: {scheme}://{http_addr}");
     let _ = std::io::stdout().flush();
     let server = tokio::spawn(crate::http::serve(app.clone(), listener, tls, stop_rx, DRAIN));
-    wait_for_signal().await;
+    signals.recv().await;
     info!("shutdown requested: finishing requests in flight");
     let _ = stop_tx.send(true);
     let _ = server.await;
@@ -220,19 +246,48 @@ async fn serve_until_signal(settings: Settings, registry: Registry, users: Arc<U
     Ok(())
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(error = %e, "cannot watch SIGTERM; stop with SIGINT");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+/// SIGTERM and SIGINT, the requests to stop.
+struct StopSignals {
+    /// SIGTERM (None if it could not be watched).
+    term: Option<tokio::signal::unix::Signal>,
+    /// SIGINT (None if it could not be watched).
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    /// Starts watching both (inside the runtime's context). From here on they no longer kill
+    /// the process; they are delivered to [`recv`](Self::recv).
+    fn watch() -> StopSignals {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).map_err(|e| warn!(error = %e, "cannot watch SIGTERM")).ok();
+        let int = signal(SignalKind::interrupt()).map_err(|e| warn!(error = %e, "cannot watch SIGINT")).ok();
+        StopSignals { term, int }
+    }
+
+    /// Waits for either signal (forever if neither could be watched) and logs which came.
+    async fn recv(&mut self) {
+        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
         }
-    };
-    tokio::select! {
-        _ = term.recv() => info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
+        let StopSignals { term, int } = self;
+        tokio::select! {
+            _ = one(term) => info!("SIGTERM received"),
+            _ = one(int) => info!("SIGINT received"),
+        }
+    }
+
+    /// True if a signal came since [`watch`](Self::watch) (without waiting).
+    async fn pending(&mut self) -> bool {
+        tokio::select! {
+            biased;
+            _ = self.recv() => true,
+            _ = std::future::ready(()) => false,
+        }
     }
 }
 

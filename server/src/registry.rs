@@ -167,6 +167,27 @@ impl Registry {
         self.dbs.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// `<home>/databases`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The engine options every database opens with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Opens a database that was just moved into `<home>/databases/` (one built elsewhere).
+    pub fn open_new(&self, name: &str) -> Result<Arc<DbHandle>, RegistryError> {
+        if !valid_db_name(name) {
+            return Err(RegistryError::BadName(name.to_string()));
+        }
+        if self.read().contains_key(name) {
+            return Err(RegistryError::Exists(name.to_string()));
+        }
+        self.open(name)
+    }
+
     /// An open database.
     pub fn get(&self, name: &str) -> Result<Arc<DbHandle>, RegistryError> {
         self.read().get(name).cloned().ok_or_else(|| RegistryError::NotFound(name.to_string()))

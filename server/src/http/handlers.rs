@@ -37,6 +37,34 @@ fn parse_rid(s: &str) -> Result<Rid, ApiError> {
     })
 }
 
+/// Refuses writes to the internal cluster: `#0:0` holds the schema, and a document written
+/// over it made the database fail to open at the next start. The schema changes through
+/// SQL (CREATE CLASS, ...), never through the document API.
+fn writable_rid(rid: Rid) -> Result<Rid, ApiError> {
+    if rid.cluster == basalt_engine::schema::INTERNAL_CLUSTER {
+        return Err(ApiError::bad_request(format!(
+            "{rid} is an internal record (the database's schema); change the schema with SQL, e.g. CREATE CLASS"
+        )));
+    }
+    Ok(rid)
+}
+
+/// Commits through the document API, counted in the database's metrics like SQL commits
+/// (latency of the ones that succeed, a count of the refused ones).
+fn commit(h: &DbHandle, tx: &Transaction) -> Result<basalt_engine::Committed, ApiError> {
+    let started = Instant::now();
+    match h.db.commit(tx) {
+        Ok(c) => {
+            h.metrics.commit_latency.observe(started.elapsed());
+            Ok(c)
+        }
+        Err(e) => {
+            h.metrics.commit_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Err(e.into())
+        }
+    }
+}
+
 fn db(app: &App, name: &str) -> Result<Arc<DbHandle>, ApiError> {
     Ok(app.registry.get(name)?)
 }
@@ -365,7 +393,7 @@ pub async fn create_document(
         } else {
             tx.create(&class, without_bags(rec.fields, kind))
         };
-        let c = h.db.commit(&tx)?;
+        let c = commit(&h, &tx)?;
         let r = h.db.snapshot().get(c.rid(temp))?.ok_or_else(|| ApiError::internal("the created record is missing"))?;
         record_json(&r).map_err(ApiError::internal)
     })
@@ -382,7 +410,7 @@ async fn update_document(
     merge: bool,
 ) -> ApiResult {
     caller.require(Role::Writer, "write data")?;
-    let rid = parse_rid(&rid)?;
+    let rid = writable_rid(parse_rid(&rid)?)?;
     let rec = client_record(&parse_json(&body)?).map_err(ApiError::bad_request)?;
     let h = db(&app, &name)?;
     let j = blocking(move || {
@@ -397,7 +425,7 @@ async fn update_document(
         }
         let mut tx = Transaction::new();
         tx.update(rid, rec.version, fields);
-        h.db.commit(&tx)?;
+        commit(&h, &tx)?;
         let r = h.db.snapshot().get(rid)?.ok_or_else(|| ApiError::not_found(format!("record {rid} not found")))?;
         record_json(&r).map_err(ApiError::internal)
     })
@@ -432,12 +460,12 @@ pub async fn delete_document(
     Path((name, rid)): Path<(String, String)>,
 ) -> ApiResult {
     caller.require(Role::Writer, "write data")?;
-    let rid = parse_rid(&rid)?;
+    let rid = writable_rid(parse_rid(&rid)?)?;
     let h = db(&app, &name)?;
     blocking(move || {
         let mut tx = Transaction::new();
         tx.delete(rid, None);
-        h.db.commit(&tx)?;
+        commit(&h, &tx)?;
         Ok(())
     })
     .await?;
@@ -541,6 +569,12 @@ pub async fn set_user(State(app): State<Arc<App>>, Extension(caller): Extension<
     let (name, password, role) = (field("name")?, field("password")?, field("role")?);
     let role = Role::parse(&role)
         .ok_or_else(|| ApiError::bad_request(format!("role '{role}': use reader, writer or admin")))?;
+    // As with deleting yourself: an admin demoting themselves could leave no admin at all.
+    if name == caller.user && role < Role::Admin {
+        return Err(ApiError::bad_request(
+            "you cannot take the admin role from the user you are logged in as; ask another admin",
+        ));
+    }
     let users = app.users.clone();
     let n = name.clone();
     blocking(move || users.set(&n, &password, role).map_err(|e| ApiError::bad_request(e.to_string()))).await?;

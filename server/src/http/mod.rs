@@ -31,6 +31,11 @@ use crate::users::Role;
 
 /// How long a TLS handshake may take.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest refused body read (and discarded) so that its sender gets the 413; a larger one
+/// has its connection closed unread.
+const DRAIN_MAX_BYTES: u64 = 64 << 20;
+/// Longest time spent reading a refused body.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Who is calling, once authenticated.
 #[derive(Debug, Clone)]
@@ -92,6 +97,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route_layer(middleware::from_fn_with_state(app.clone(), authenticate));
     routes
         .layer(middleware::from_fn(envelope))
+        .layer(middleware::from_fn_with_state(app.clone(), refuse_large_bodies))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .layer(axum::extract::DefaultBodyLimit::max(app.settings.max_body_bytes))
         .with_state(app)
@@ -157,6 +163,46 @@ async fn envelope(req: Request, next: Next) -> Response {
         }
     }
     e
+}
+
+/// Refuses a request whose `Content-Length` is over `max_body_bytes` before any handler runs,
+/// with the 413 envelope. The body is read and discarded first (bounded by
+/// [`DRAIN_MAX_BYTES`] and [`DRAIN_TIMEOUT`]): most clients write the whole body before they
+/// read the answer, and a server closing its socket on unread bytes makes the kernel reset
+/// the connection, so they saw "connection reset" or "broken pipe" instead of the 413. A
+/// client that sent `Expect: 100-continue` has not sent the body and gets the answer at once.
+/// (Chunked bodies without a length are still cut by axum's limit in the extractor.)
+async fn refuse_large_bodies(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let max = app.settings.max_body_bytes as u64;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(length) = declared.filter(|n| *n > max) else {
+        return next.run(req).await;
+    };
+    let expects_continue =
+        req.headers().get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if !expects_continue && length <= DRAIN_MAX_BYTES {
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, discard(req.into_body())).await;
+    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Payload Too Large",
+        format!("the request body has {length} bytes, more than max_body_bytes = {max} in [http] of basalt.toml"),
+    )
+    .into_response()
+}
+
+/// Reads a body to its end, keeping nothing.
+async fn discard(mut body: axum::body::Body) {
+    use hyper::body::Body as _;
+    while let Some(frame) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+        if frame.is_err() {
+            break;
+        }
+    }
 }
 
 /// Counts requests by status, times them, and logs slow ones.
