@@ -299,7 +299,8 @@ pub struct Repair {
 }
 
 /// Brings the files to one checkpoint's state: finishes an interrupted checkpoint from the
-/// double-write file and removes leftovers. Returns the record the files now reflect.
+/// double-write file. Returns the record the files now reflect. Leftovers of interrupted
+/// operations are removed later, by [`remove_leftovers`].
 pub fn recover(dir: &Path) -> Result<(CheckpointRecord, Repair)> {
     let mut record = read_record(dir)?;
     let mut repair = Repair::default();
@@ -313,6 +314,9 @@ pub fn recover(dir: &Path) -> Result<(CheckpointRecord, Repair)> {
                     repair.pages_rewritten = pages.len();
                     record = dw_record;
                 }
+                Ok((dw_record, _)) if dw_record.database_id != record.database_id => {
+                    repair.ignored_doublewrite = Some("it belongs to another database".into())
+                }
                 Ok(_) => repair.ignored_doublewrite = Some("not newer than the checkpoint".into()),
                 Err(e) => repair.ignored_doublewrite = Some(e.to_string()),
             }
@@ -321,6 +325,15 @@ pub fn recover(dir: &Path) -> Result<(CheckpointRecord, Repair)> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(&dw_path, e)),
     }
+    Ok((record, repair))
+}
+
+/// Removes what interrupted operations left beside the files `record` names: the files of
+/// clusters it does not list (a class dropped before the checkpoint, whose files were being
+/// deleted) and temporary files. The caller runs this only once the cluster files and the
+/// schema were found to agree with `record`: a file a damaged record or schema fails to
+/// list may hold data, and a refused open deletes nothing.
+pub fn remove_leftovers(dir: &Path, record: &CheckpointRecord, repair: &mut Repair) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         let Ok(name) = entry.file_name().into_string() else { continue };
@@ -337,7 +350,7 @@ pub fn recover(dir: &Path) -> Result<(CheckpointRecord, Repair)> {
     if !repair.removed_files.is_empty() {
         sync_dir(dir)?;
     }
-    Ok((record, repair))
+    Ok(())
 }
 
 /// The cluster id named by a cluster file name.

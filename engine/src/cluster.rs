@@ -11,6 +11,7 @@
 //! kept up to date in memory. Persisting it would cost a page write per change for nothing
 //! that a scan at open cannot give back.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -27,6 +28,10 @@ pub const INLINE_BODY_MAX: usize = 4000;
 const OVERFLOW_INLINE_BYTES: usize = 1024;
 /// Data pages with less free space than this are not worth tracking for new cells.
 const FSM_MIN_FREE: usize = CELL_HEADER_BYTES + 16;
+/// Room a record that grew out of its page looks for in its new page (and a page must keep
+/// after being compacted for a growing record): records that grow tend to grow again (a
+/// vertex gaining edges), and a page with no slack would be compacted at every change.
+const GROWTH_SLACK: usize = page::PAGE_SIZE / 8;
 /// The largest record body a cluster accepts.
 pub const BODY_BYTES_MAX: usize = 64 << 20;
 
@@ -243,16 +248,23 @@ impl Cluster {
 
     /// Reads the record at `position`, if live.
     pub fn get(&self, position: u64) -> Result<Option<StoredRecord>> {
+        Ok(self.get_ref(position)?.map(|(version, body)| StoredRecord { version, body: body.into_owned() }))
+    }
+
+    /// The version and body of the record at `position`, if live, without copying the body
+    /// when it lies whole in its cell (the common case): the hot read paths (link-bag
+    /// updates, neighbour listing, kind checks) only look at the bytes.
+    pub fn get_ref(&self, position: u64) -> Result<Option<(u32, Cow<'_, [u8]>)>> {
         let e = self.entry(position)?;
         if e.state != PositionState::Live {
             return Ok(None);
         }
         let body = self.read_body(position, &e)?;
-        Ok(Some(StoredRecord { version: e.version, body }))
+        Ok(Some((e.version, body)))
     }
 
     /// Reads the body of a live entry, checking the cell against the entry.
-    fn read_body(&self, position: u64, e: &PmEntry) -> Result<Vec<u8>> {
+    fn read_body(&self, position: u64, e: &PmEntry) -> Result<Cow<'_, [u8]>> {
         let pn = u64::from(e.page);
         if pn == 0 || pn >= self.records.pages() {
             return Err(
@@ -271,7 +283,7 @@ impl Cluster {
             if inline.len() != total {
                 return Err(self.corrupt_rec(pn, format!("cell of position {position} has a bad length")));
             }
-            return Ok(inline.to_vec());
+            return Ok(Cow::Borrowed(inline));
         }
         if total > BODY_BYTES_MAX || inline.len() > total {
             return Err(self.corrupt_rec(pn, format!("cell of position {position} declares {total} bytes")));
@@ -298,7 +310,7 @@ impl Cluster {
             body.extend_from_slice(chunk);
             next = u64::from(n);
         }
-        Ok(body)
+        Ok(Cow::Owned(body))
     }
 
     /// Takes a page for new use: the lowest free page, else a new one at the end.
@@ -358,10 +370,11 @@ impl Cluster {
         page::encode_cell(&h, &body[..OVERFLOW_INLINE_BYTES])
     }
 
-    /// Places a cell in the best-fitting data page (or a new one); returns (page, slot).
-    fn place_cell(&mut self, cell: &[u8], lsn: u64) -> (u64, u16) {
+    /// Places a cell in the best-fitting data page with `slack` bytes to spare (or a new
+    /// page); returns (page, slot).
+    fn place_cell(&mut self, cell: &[u8], slack: usize, lsn: u64) -> (u64, u16) {
         assert!(cell.len() <= CELL_BYTES_MAX);
-        let pn = match self.fsm.best_fit(cell.len()) {
+        let pn = match self.fsm.best_fit(cell.len() + slack) {
             Some(n) => n,
             None => self.take_page(PageKind::Data, lsn),
         };
@@ -386,7 +399,7 @@ impl Cluster {
             )));
         }
         let cell = self.make_cell(position, 1, body, lsn);
-        let (pn, slot) = self.place_cell(&cell, lsn);
+        let (pn, slot) = self.place_cell(&cell, 0, lsn);
         self.set_entry(position, &PmEntry { state: PositionState::Live, page: pn as u32, slot, version: 1 }, lsn);
         let live = self.live_records();
         self.set_counters(next + 1, live + 1, lsn);
@@ -403,14 +416,14 @@ impl Cluster {
         self.release_overflow_of(pn, e.slot, lsn)?;
         let cell = self.make_cell(position, version, body, lsn);
         let p = self.records.page_mut(pn);
-        let (page, slot) = if page::replace_cell(p, e.slot, &cell) {
+        let (page, slot) = if page::replace_cell(p, e.slot, &cell, GROWTH_SLACK) {
             page::set_lsn(p, lsn);
             let room = page::free_space(p);
             self.fsm.set(pn, PageKind::Data, room);
             (pn, e.slot)
         } else {
             self.remove_cell_at(pn, e.slot, lsn);
-            self.place_cell(&cell, lsn)
+            self.place_cell(&cell, GROWTH_SLACK, lsn)
         };
         self.set_entry(position, &PmEntry { state: PositionState::Live, page: page as u32, slot, version }, lsn);
         Ok(())

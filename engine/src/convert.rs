@@ -197,6 +197,14 @@ pub fn is_graph_field(name: &str) -> bool {
 pub fn conform(schema: &Schema, class: &str, fields: Document, old: Option<&Document>) -> Result<Document> {
     let props = schema.properties_of(class);
     let strict = schema.is_strict(class);
+    if props.is_empty() && !strict {
+        // Nothing to check or convert (a schemaless class): the fields stay as they are,
+        // without rebuilding the document (this runs for every record formed).
+        if let Some(name) = fields.names().find(|n| n.starts_with('@')) {
+            return Err(Error::Invalid(format!("'{name}' is a record attribute, not a field")));
+        }
+        return Ok(fields);
+    }
     let mut out = Document::new();
     for (name, v) in fields.into_fields() {
         if name.starts_with('@') {

@@ -12,6 +12,10 @@
 //!    others), under the state's write lock; then drop the entries from the pending guard
 //!    and publish the applied LSN.
 //!
+//! A replication follower enters at step 1 with an entry already formed elsewhere
+//! ([`Database::apply_replicated`]): under the forming lock it writes the entry at its LSN
+//! and registers it as a barrier in the pending guard, then goes through steps 2 and 3.
+//!
 //! Lock order: forming → state (read) → queue; applier → queue; applier → state (write);
 //! applier → forming (never while holding the state). Readers take the state's read lock
 //! for the life of a [`Snapshot`]: a snapshot sees one applied LSN throughout. Do not
@@ -30,7 +34,7 @@ use crate::cluster::{file_names, Cluster};
 use crate::entry::{TxEntry, ENTRY_KIND};
 use crate::error::{Error, Result};
 use crate::index::Index;
-use crate::pending::Pending;
+use crate::pending::{Effects, Pending};
 use crate::record::{Direction, Record};
 use crate::schema::Schema;
 use crate::state::State;
@@ -228,6 +232,7 @@ impl Database {
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<(Database, OpenReport)> {
         let dir = dir.as_ref().to_path_buf();
         let first_look = checkpoint::read_record(&dir)?;
+        check_wal_tail(&dir.join(WAL_DIR), Lsn(first_look.lsn))?;
         let storage =
             Arc::new(DiskStorage::create_dir(dir.join(WAL_DIR)).map_err(|e| Error::io(dir.join(WAL_DIR), e))?);
         let wal_options = WalOptions {
@@ -244,7 +249,7 @@ impl Database {
         for (id, pages) in &record.clusters {
             clusters.insert(*id, Cluster::open(&dir, *id, record.database_id, *pages, record.lsn)?);
         }
-        let schema = State::load_schema(&clusters)?;
+        let schema = State::load_schema(&dir, &clusters)?;
         for id in schema.clusters.keys() {
             if !clusters.contains_key(id) {
                 let (pcl, _) = file_names(*id);
@@ -255,11 +260,20 @@ impl Database {
                 ));
             }
         }
+        checkpoint::remove_leftovers(&dir, &record, &mut report.repair)?;
         let mut st = State::new(dir.clone(), record.database_id, schema, clusters);
         st.applied_lsn = Lsn(record.lsn);
         st.checkpoint_lsn = Lsn(record.lsn);
         st.digest = record.digest;
-        st.rebuild_indexes()?;
+        st.rebuild_indexes().map_err(|e| match e {
+            // Stored records breaking a unique index: damage, not a client's duplicate.
+            Error::DuplicateKey { index, key, existing } => Error::corrupt(
+                dir.join(file_names(existing.cluster).0),
+                None,
+                format!("unique index '{index}' holds key {key} for record {existing} and another"),
+            ),
+            other => other,
+        })?;
         redo(&wal, &mut st, &mut report)?;
         report.records = st.clusters.values().map(Cluster::live_records).sum();
         let applied = st.applied_lsn;
@@ -381,6 +395,48 @@ impl Database {
                     Ok(Committed { lsn, rids })
                 }
             };
+        }
+    }
+
+    /// Applies an entry decided elsewhere, as a replication follower does: appends it to the
+    /// local WAL at `lsn` (which must be the next LSN of the log), makes it durable, and
+    /// applies it, in that order, so a page never holds a change the local WAL lacks.
+    ///
+    /// Follows the commit pipeline's locks: the entry is written and queued under the forming
+    /// lock (so local commits cannot take its LSN) and registered as a barrier in the pending
+    /// guard, so a local transaction forming meanwhile waits until it is applied rather than
+    /// checking against a state it is about to change; then it is synced and applied with the
+    /// other durable entries.
+    ///
+    /// An entry that cannot be applied fails with [`Error::BadEntry`], as on every node: it
+    /// is consumed (the applied LSN moves past it) and changes nothing, so the follower goes
+    /// on with the next one. An `lsn` that does not continue the log, or an entry too large
+    /// for it, is [`Error::Invalid`] and changes nothing; an IO failure takes the database
+    /// offline.
+    pub fn apply_replicated(&self, lsn: Lsn, entry: &TxEntry) -> Result<()> {
+        self.check_online()?;
+        {
+            let mut pending = lock(&self.forming);
+            let payload = entry.encode();
+            match self.wal.write_at(&[(lsn, ENTRY_KIND, &payload)]) {
+                Ok(()) => {}
+                Err(e @ (basalt_wal::Error::OutOfSequence { .. } | basalt_wal::Error::TooLarge { .. })) => {
+                    return Err(Error::Invalid(format!("replicated entry {lsn}: {e}")))
+                }
+                Err(e) => return Err(self.go_offline(e.into())),
+            }
+            pending.register(lsn, Effects { schema: true, ..Effects::default() });
+            lock(&self.queue).entries.insert(lsn, entry.clone());
+        }
+        if let Err(e) = self.wal.sync() {
+            return Err(self.go_offline(e.into()));
+        }
+        self.wait_applied(lsn)?;
+        let failure = lock(&self.queue).failures.remove(&lsn);
+        self.maybe_checkpoint();
+        match failure {
+            Some(reason) => Err(Error::BadEntry { lsn, reason }),
+            None => Ok(()),
         }
     }
 
@@ -543,6 +599,45 @@ fn remove_leftovers_of_create(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a WAL whose open segment is damaged among the entries the checkpoint holds.
+///
+/// WAL recovery cuts the open segment at its first invalid frame, taking it for the torn
+/// tail of an interrupted write. But every entry up to the checkpoint's LSN was durable
+/// before the checkpoint was taken, so an invalid frame among them is damage, and cutting
+/// there would also discard the entries after it that redo needs. Checked before the WAL is
+/// opened, so nothing is cut; the error names the segment and the frame's offset.
+fn check_wal_tail(wal_dir: &Path, checkpoint_lsn: Lsn) -> Result<()> {
+    use basalt_wal::format::{parse_segment_file_name, segment_file_name};
+    use basalt_wal::segment;
+    use basalt_wal::Storage;
+    let storage = DiskStorage::existing(wal_dir);
+    let names = match storage.list() {
+        Ok(names) => names,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(wal_dir, e)),
+    };
+    let Some(first) = names.iter().filter_map(|n| parse_segment_file_name(n)).max() else { return Ok(()) };
+    let name = segment_file_name(first);
+    let path = storage.path_of(&name);
+    let io = |e| Error::io(&path, e);
+    let file = storage.open_read(&name).map_err(io)?;
+    let len = file.len().map_err(io)?;
+    let summary = segment::scan(file.as_ref(), first, len, |_, _, _| {}).map_err(io)?;
+    let Some((offset, problem)) = summary.problem else { return Ok(()) };
+    let last = summary.last_lsn.unwrap_or(first.prev());
+    if last >= checkpoint_lsn || segment::is_zeroed(file.as_ref(), offset, len).map_err(io)? {
+        return Ok(());
+    }
+    Err(Error::corrupt(
+        &path,
+        None,
+        format!(
+            "frame at byte offset {offset}: {problem}; the entries up to LSN {checkpoint_lsn} are in the \
+             checkpoint, so they were durable: this is damage, not a torn write"
+        ),
+    ))
+}
+
 /// Redoes the WAL after the checkpoint.
 fn redo(wal: &Wal, st: &mut State, report: &mut OpenReport) -> Result<()> {
     let status = wal.status();
@@ -656,18 +751,16 @@ impl<'a> Snapshot<'a> {
     /// The edges of a vertex with the vertex at each one's other end: in one direction or
     /// both (`None`), for the given edge classes and their subclasses (all if empty).
     pub fn neighbours(&self, rid: Rid, direction: Option<Direction>, labels: &[&str]) -> Result<Vec<(Rid, Rid)>> {
-        let Some(r) = self.st.get(rid)? else { return Ok(Vec::new()) };
-        let bags = r.bags().map_err(|e| Error::corrupt(&self.st.dir, None, format!("vertex {rid}: {e}")))?;
+        // Read in place: the vertex is neither copied nor decoded beyond its link bags.
+        let Some((_, body)) = self.st.get_ref(rid)? else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for dir in [Direction::Out, Direction::In] {
             if direction.is_some_and(|d| d != dir) {
                 continue;
             }
-            for bag in bags.iter().filter(|b| b.direction == dir) {
-                if labels.is_empty() || labels.iter().any(|l| self.st.schema.is_subclass_of(&bag.label, l)) {
-                    out.extend_from_slice(&bag.links);
-                }
-            }
+            let want = |label: &str| labels.is_empty() || labels.iter().any(|l| self.st.schema.is_subclass_of(label, l));
+            crate::record::links_into(&body, dir, want, &mut out)
+                .map_err(|e| Error::corrupt(&self.st.dir, None, format!("vertex {rid}: {e}")))?;
         }
         Ok(out)
     }
@@ -723,5 +816,54 @@ impl Iterator for Scan<'_> {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Op;
+    use crate::value::{Document, Value};
+
+    #[test]
+    fn replicated_entries_apply_as_on_the_origin() {
+        let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (a, _) = Database::create(a_dir.path(), Options::default()).unwrap();
+        let follower = Options { database_id: Some(a.id()), ..Options::default() };
+        let (b, _) = Database::create(b_dir.path(), follower.clone()).unwrap();
+        let mut tx = Transaction::new();
+        let v = tx.create("V", Document::new().with("n", Value::Int(1)));
+        tx.create_edge("E", v, v, Document::new());
+        let v = a.commit(&tx).unwrap().rid(v);
+        for e in a.wal().reader(Lsn(1)) {
+            let e = e.unwrap();
+            b.apply_replicated(e.lsn, &TxEntry::decode(&e.payload).unwrap()).unwrap();
+        }
+        assert_eq!(b.snapshot().digest(), a.snapshot().digest());
+        assert_eq!(b.snapshot().get(v).unwrap(), a.snapshot().get(v).unwrap());
+
+        // An LSN that does not continue the log is refused, and nothing changes.
+        let err = b.apply_replicated(Lsn(5), &TxEntry::default()).unwrap_err();
+        assert!(matches!(err, Error::Invalid(_)), "{err}");
+        assert!(b.offline_reason().is_none());
+        assert_eq!(b.applied_lsn(), Lsn(1));
+
+        // An entry that cannot apply is consumed and changes nothing, as on the origin.
+        let digest = b.snapshot().digest().value;
+        let bad = TxEntry { ops: vec![Op::Delete { rid: Rid::new(9, 99) }] };
+        assert!(matches!(b.apply_replicated(Lsn(2), &bad), Err(Error::BadEntry { .. })));
+        assert_eq!(b.applied_lsn(), Lsn(2));
+        assert_eq!(b.snapshot().digest().value, digest);
+
+        // Local commits continue after the replicated entries, and redo gives the same state.
+        let mut tx = Transaction::new();
+        tx.create("V", Document::new());
+        assert_eq!(b.commit(&tx).unwrap().lsn, Lsn(3));
+        let digest = b.snapshot().digest();
+        drop(b);
+        let (b, report) = Database::open(b_dir.path(), follower).unwrap();
+        assert_eq!(b.snapshot().digest(), digest);
+        assert_eq!(report.failed_entries.len(), 1);
+        assert_eq!(report.failed_entries[0].0, Lsn(2));
     }
 }

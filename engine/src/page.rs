@@ -254,9 +254,16 @@ fn set_cell_area(p: &mut [u8], v: usize) {
 /// that compaction would recover.
 pub fn free_space(p: &[u8]) -> usize {
     let slots = slot_count(p);
-    let has_empty_slot = (0..slots).any(|s| slot(p, s).0 == 0);
-    let dir_end = SLOTS_AT + SLOT_BYTES * slots as usize + if has_empty_slot { 0 } else { SLOT_BYTES };
+    let dir_end = SLOTS_AT + SLOT_BYTES * slots as usize + if has_empty_slot(p) { 0 } else { SLOT_BYTES };
     (cell_area(p) + fragmented(p)).saturating_sub(dir_end)
+}
+
+/// True if a slot is empty (offset 0). Branch-free over the directory so that it
+/// vectorizes: it runs for every cell placed, and pages of records that are never
+/// deleted have no empty slot, so the whole directory is always read.
+fn has_empty_slot(p: &[u8]) -> bool {
+    let dir_end = (SLOTS_AT + SLOT_BYTES * slot_count(p) as usize).min(p.len());
+    p[SLOTS_AT.min(dir_end)..dir_end].chunks_exact(SLOT_BYTES).fold(false, |any, s| any | (s[0] | s[1] == 0))
 }
 
 /// The cell in a slot, if the slot is used and well-formed.
@@ -273,19 +280,24 @@ pub fn cell(p: &[u8], s: u16) -> Option<&[u8]> {
 
 /// Rewrites the cells contiguously at the end of the page (slot numbers unchanged).
 fn compact(p: &mut [u8]) {
-    let slots = slot_count(p);
-    let mut cells: Vec<(u16, Vec<u8>)> = Vec::new();
-    for s in 0..slots {
-        if let Some(c) = cell(p, s) {
-            cells.push((s, c.to_vec()));
-        }
-    }
+    // The cells are packed, in slot order, into a scratch page on the stack, then copied
+    // back in one piece: no allocation and no sorting, and the page is read whole before it
+    // is overwritten, so overlapping cells (never written by this code) cannot corrupt each
+    // other. Growing records make bulk loads compact pages often.
+    let mut packed = [0u8; PAGE_SIZE];
     let mut end = PAGE_SIZE;
-    for (s, c) in &cells {
-        end -= c.len();
-        p[end..end + c.len()].copy_from_slice(c);
-        set_slot(p, *s, end, c.len());
+    let dir_end = SLOTS_AT + SLOT_BYTES * slot_count(p) as usize;
+    for s in 0..slot_count(p) {
+        let Some(len) = cell(p, s).map(<[u8]>::len) else { continue };
+        if end < dir_end + len {
+            break; // Only overlapping cells could not all fit; the rest stay where they were.
+        }
+        let off = slot(p, s).0;
+        end -= len;
+        packed[end..end + len].copy_from_slice(&p[off..off + len]);
+        set_slot(p, s, end, len);
     }
+    p[end..PAGE_SIZE].copy_from_slice(&packed[end..]);
     set_cell_area(p, end);
     set_u16(p, 36, 0);
 }
@@ -297,7 +309,7 @@ pub fn insert_cell(p: &mut [u8], data: &[u8]) -> Option<u16> {
         return None;
     }
     let slots = slot_count(p);
-    let s = (0..slots).find(|s| slot(p, *s).0 == 0).unwrap_or(slots);
+    let s = if has_empty_slot(p) { (0..slots).find(|s| slot(p, *s).0 == 0).unwrap_or(slots) } else { slots };
     let dir_end = SLOTS_AT + SLOT_BYTES * (slots.max(s + 1)) as usize;
     if cell_area(p) < dir_end + data.len() {
         compact(p);
@@ -339,8 +351,10 @@ pub fn remove_cell(p: &mut [u8], s: u16) {
 }
 
 /// Replaces a slot's cell in place if the page can hold the new one; false otherwise (the
-/// old cell is then still there).
-pub fn replace_cell(p: &mut [u8], s: u16, data: &[u8]) -> bool {
+/// old cell is then still there). A larger cell that fits only once the page is compacted
+/// is placed only if at least `slack` bytes stay free after it: a page nearly full of
+/// growing records would otherwise be compacted for every few bytes one of them grows.
+pub fn replace_cell(p: &mut [u8], s: u16, data: &[u8], slack: usize) -> bool {
     let (off, len) = slot(p, s);
     assert!(off != 0, "replacing an empty slot");
     if data.len() <= len {
@@ -352,13 +366,29 @@ pub fn replace_cell(p: &mut [u8], s: u16, data: &[u8]) -> bool {
     }
     // Room if the old cell's bytes are counted free.
     let dir_end = SLOTS_AT + SLOT_BYTES * slot_count(p) as usize;
-    if cell_area(p) + fragmented(p) + len < dir_end + data.len() {
+    let room = cell_area(p) + fragmented(p) + len;
+    if room < dir_end + data.len() {
+        return false;
+    }
+    // The gap between the slots and the cells once the old cell is freed.
+    let gap_end = if off == cell_area(p) { off + len } else { cell_area(p) };
+    let in_gap = gap_end >= dir_end + data.len();
+    if !in_gap && room < dir_end + data.len() + slack {
         return false;
     }
     set_slot(p, s, 0, 0);
-    let f = fragmented(p) + len;
-    set_u16(p, 36, f as u16);
-    compact(p);
+    if off == cell_area(p) {
+        set_cell_area(p, off + len);
+    } else {
+        let f = fragmented(p) + len;
+        set_u16(p, 36, f as u16);
+    }
+    // Compact only when the gap between the slots and the cells is too small: a record
+    // that grows by a few bytes per change (a vertex gaining edges) would otherwise
+    // rewrite its whole page every time.
+    if cell_area(p) < dir_end + data.len() {
+        compact(p);
+    }
     let start = cell_area(p) - data.len();
     p[start..start + data.len()].copy_from_slice(data);
     set_slot(p, s, start, data.len());
@@ -522,10 +552,11 @@ mod tests {
         assert_eq!(cell(&p, c).unwrap()[CELL_HEADER_BYTES], 3);
         assert_eq!(cell(&p, d).unwrap().len(), CELL_HEADER_BYTES + 3500);
         assert!(insert_cell(&mut p, &cell_of(2000, 5)).is_none(), "no room left");
-        assert!(replace_cell(&mut p, a, &cell_of(10, 6)));
+        assert!(replace_cell(&mut p, a, &cell_of(10, 6), 0));
         assert_eq!(cell(&p, a).unwrap().len(), CELL_HEADER_BYTES + 10);
-        assert!(replace_cell(&mut p, a, &cell_of(1500, 7)), "grows into recovered space");
-        assert!(!replace_cell(&mut p, a, &cell_of(6000, 8)));
+        assert!(!replace_cell(&mut p, a, &cell_of(1500, 7), 2000), "compacting would leave too little room");
+        assert!(replace_cell(&mut p, a, &cell_of(1500, 7), 0), "grows into recovered space");
+        assert!(!replace_cell(&mut p, a, &cell_of(6000, 8), 0));
         assert_eq!(cell(&p, a).unwrap()[CELL_HEADER_BYTES], 7, "a refused replace keeps the old cell");
         for s in [a, c, d] {
             remove_cell(&mut p, s);

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use basalt_wal::Lsn;
 
 use crate::record::RecordKind;
-use crate::value::Rid;
+use crate::value::{Rid, RidMap};
 
 /// A unique-index key: (lower-case index name, encoded normalised key).
 pub type UniqueKey = (String, Vec<u8>);
@@ -43,11 +43,11 @@ pub struct Pending {
     /// Effects per entry, to undo when it is applied.
     entries: BTreeMap<Lsn, Effects>,
     /// Records changed by a pending entry, with the last such entry.
-    touched: HashMap<Rid, Lsn>,
+    touched: RidMap<Lsn>,
     /// Records created by a pending entry.
-    created: HashMap<Rid, (Lsn, RecordKind)>,
+    created: RidMap<(Lsn, RecordKind)>,
     /// Records deleted by a pending entry.
-    deleted: HashMap<Rid, Lsn>,
+    deleted: RidMap<Lsn>,
     /// Next position per cluster after the pending entries.
     positions: HashMap<i32, (Lsn, u64)>,
     /// Unique keys taken by pending entries.

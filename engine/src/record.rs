@@ -440,12 +440,249 @@ pub fn with_bags(body: &[u8], bags: &[LinkBag]) -> DecodeResult<Vec<u8>> {
     Ok(out)
 }
 
+/// The body of `body` with the link (`edge`, `other`) appended to its `direction`/`label`
+/// bag (a new bag at the end if it has none), or `None` if that bag already holds `edge`.
+///
+/// Works on the bytes: the bags section is walked (and checked as [`decode_bags`] would)
+/// but not built, and the result is spliced together, so adding an edge to a vertex costs
+/// a copy of its body, not a decode and re-encode of every link it has.
+pub fn with_link_added(
+    body: &[u8],
+    direction: Direction,
+    label: &str,
+    edge: Rid,
+    other: Rid,
+) -> DecodeResult<Option<Vec<u8>>> {
+    let parts = split_body(body)?;
+    let bags = parts.bags;
+    let dir_byte = match direction {
+        Direction::Out => 0,
+        Direction::In => 1,
+    };
+    let mut link = Vec::with_capacity(40);
+    put_rid(&mut link, edge);
+    let edge_bytes = link.len();
+    put_rid(&mut link, other);
+    let mut new_bags = Vec::with_capacity(bags.len() + link.len() + label.len() + 8);
+    // (where its count starts, where the count ends, the count, where its links end)
+    let mut found: Option<(usize, usize, u64, usize)> = None;
+    let mut bag_count = 0;
+    let mut first_bag_at = 0;
+    if !bags.is_empty() {
+        let mut r = Reader::new(bags);
+        bag_count = r.count(3)?;
+        first_bag_at = r.position();
+        for _ in 0..bag_count {
+            let d = r.u8()?;
+            if d > 1 {
+                return Err(DecodeError(format!("unknown link direction {d}")));
+            }
+            let l = r.str()?;
+            let count_at = r.position();
+            let count = r.count(4)?;
+            let count_end = r.position();
+            let this = found.is_none() && d == dir_byte && l == label;
+            // Links are stepped over, not decoded: stored bags were checked when their
+            // record was inserted and are written canonically, so the edge is found by
+            // comparing its encoding (`link` starts with it).
+            for _ in 0..count {
+                let at = r.position();
+                let edge_end = varint_end(bags, varint_end(bags, at)?)?;
+                let end = varint_end(bags, varint_end(bags, edge_end)?)?;
+                if this && bags[at..edge_end] == link[..edge_bytes] {
+                    return Ok(None);
+                }
+                r.take(end - at)?;
+            }
+            if this {
+                found = Some((count_at, count_end, count as u64, r.position()));
+            }
+        }
+        if !r.is_empty() {
+            return Err(DecodeError(format!("{} stray bytes after the link bags", r.remaining())));
+        }
+    }
+    match found {
+        Some((count_at, count_end, count, links_end)) => {
+            new_bags.extend_from_slice(&bags[..count_at]);
+            put_uvarint(&mut new_bags, count + 1);
+            new_bags.extend_from_slice(&bags[count_end..links_end]);
+            new_bags.extend_from_slice(&link);
+            new_bags.extend_from_slice(&bags[links_end..]);
+        }
+        None => {
+            put_uvarint(&mut new_bags, bag_count as u64 + 1);
+            new_bags.extend_from_slice(&bags[first_bag_at..]);
+            new_bags.push(dir_byte);
+            put_str(&mut new_bags, label);
+            put_uvarint(&mut new_bags, 1);
+            new_bags.extend_from_slice(&link);
+        }
+    }
+    let mut out = Vec::with_capacity(body.len() + link.len() + label.len() + 16);
+    out.push(parts.kind.tag());
+    put_bytes(&mut out, &new_bags);
+    out.extend_from_slice(parts.fields);
+    Ok(Some(out))
+}
+
+/// Appends to `out` the links of the bags of `body` in `direction` whose label `want`s,
+/// bag by bag in stored order, without building the bags (no label strings, no per-bag
+/// vectors): this is a traversal step.
+pub fn links_into(
+    body: &[u8],
+    direction: Direction,
+    mut want: impl FnMut(&str) -> bool,
+    out: &mut Vec<(Rid, Rid)>,
+) -> DecodeResult<()> {
+    let bags = split_body(body)?.bags;
+    if bags.is_empty() {
+        return Ok(());
+    }
+    let dir_byte = match direction {
+        Direction::Out => 0,
+        Direction::In => 1,
+    };
+    let mut r = Reader::new(bags);
+    for _ in 0..r.count(3)? {
+        let d = r.u8()?;
+        if d > 1 {
+            return Err(DecodeError(format!("unknown link direction {d}")));
+        }
+        let label = r.str()?;
+        let count = r.count(4)?;
+        if d == dir_byte && want(label) {
+            out.reserve(count);
+            for _ in 0..count {
+                out.push((read_rid(&mut r)?, read_rid(&mut r)?));
+            }
+        } else {
+            for _ in 0..count {
+                let at = r.position();
+                let end = (0..4).try_fold(at, |at, _| varint_end(bags, at))?;
+                r.take(end - at)?;
+            }
+        }
+    }
+    if !r.is_empty() {
+        return Err(DecodeError(format!("{} stray bytes after the link bags", r.remaining())));
+    }
+    Ok(())
+}
+
+/// Where the varint starting at `at` ends (one past its last byte).
+fn varint_end(bytes: &[u8], at: usize) -> DecodeResult<usize> {
+    let tail = bytes.get(at..).unwrap_or_default();
+    match tail.iter().take(10).position(|b| b & 0x80 == 0) {
+        Some(i) => Ok(at + i + 1),
+        None => Err(DecodeError(format!("truncated or overlong varint at offset {at}"))),
+    }
+}
+
+/// The kind of a body (a document if the kind byte is unreadable; validated bodies never
+/// are).
+pub fn body_kind(body: &[u8]) -> RecordKind {
+    body.first().and_then(|t| RecordKind::from_tag(*t).ok()).unwrap_or(RecordKind::Document)
+}
+
+/// For an edge's body: its `out` and `in` vertices.
+pub fn edge_ends(body: &[u8]) -> DecodeResult<Option<(Rid, Rid)>> {
+    // One pass over the fields for both ends (they come first in every edge this engine
+    // writes, so the pass stops after two fields): applying an edge reads them twice.
+    let mut r = Reader::new(split_body(body)?.fields);
+    let (mut out, mut inn) = (None, None);
+    for _ in 0..r.count(2)? {
+        // The first field of each name counts, as with `find_field`.
+        let end = match r.str()? {
+            "out" if out.is_none() => &mut out,
+            "in" if inn.is_none() => &mut inn,
+            _ => {
+                skip_value(&mut r, 0)?;
+                continue;
+            }
+        };
+        *end = Some(read_value(&mut r, 0)?.as_rid());
+        if out.is_some() && inn.is_some() {
+            break;
+        }
+    }
+    Ok(out.flatten().zip(inn.flatten()))
+}
+
 /// Checks that a body decodes completely (used on bodies that arrive in log entries).
 pub fn validate_body(body: &[u8]) -> DecodeResult<RecordKind> {
     let parts = split_body(body)?;
     decode_bags(parts.bags)?;
-    decode_fields(parts.fields)?;
+    // Checked as `decode_fields` would, without building the document: every insert
+    // applied does this.
+    let mut r = Reader::new(parts.fields);
+    check_fields(&mut r, 0)?;
+    if !r.is_empty() {
+        return Err(DecodeError(format!("{} stray bytes after the fields", r.remaining())));
+    }
     Ok(parts.kind)
+}
+
+/// Checks what [`read_fields`] reads, failing exactly where it fails, building nothing.
+fn check_fields(r: &mut Reader<'_>, depth: usize) -> DecodeResult<()> {
+    let n = r.count(2)?;
+    for _ in 0..n {
+        r.str()?;
+        check_value(r, depth)?;
+    }
+    Ok(())
+}
+
+/// Checks what [`read_value`] reads, failing exactly where it fails, building nothing.
+fn check_value(r: &mut Reader<'_>, depth: usize) -> DecodeResult<()> {
+    if depth > MAX_NESTING {
+        return Err(DecodeError(format!("values nested deeper than {MAX_NESTING}")));
+    }
+    let at = r.position();
+    match r.u8()? {
+        tag::NULL | tag::FALSE | tag::TRUE => {}
+        tag::BYTE => {
+            r.u8()?;
+        }
+        tag::SHORT => {
+            narrow::<i16>(r.ivarint()?, "SHORT")?;
+        }
+        tag::INT => {
+            narrow::<i32>(r.ivarint()?, "INTEGER")?;
+        }
+        tag::LONG | tag::DATETIME => {
+            r.ivarint()?;
+        }
+        tag::FLOAT => {
+            r.array::<4>()?;
+        }
+        tag::DOUBLE => {
+            r.array::<8>()?;
+        }
+        tag::STRING => {
+            r.str()?;
+        }
+        tag::BINARY => {
+            r.bytes()?;
+        }
+        tag::LINK => {
+            read_rid(r)?;
+        }
+        tag::LIST | tag::SET => {
+            for _ in 0..r.count(1)? {
+                check_value(r, depth + 1)?;
+            }
+        }
+        tag::MAP => {
+            for _ in 0..r.count(2)? {
+                r.str()?;
+                check_value(r, depth + 1)?;
+            }
+        }
+        tag::EMBEDDED => check_fields(r, depth + 1)?,
+        other => return Err(DecodeError(format!("unknown value tag {other} at offset {at}"))),
+    }
+    Ok(())
 }
 
 /// A record as readers get it: its identity, version, class and body bytes. Fields are
@@ -485,9 +722,7 @@ impl Record {
 
     /// For an edge: its `out` and `in` vertices.
     pub fn edge_ends(&self) -> DecodeResult<Option<(Rid, Rid)>> {
-        let out = self.field("out")?.and_then(|v| v.as_rid());
-        let inn = self.field("in")?.and_then(|v| v.as_rid());
-        Ok(out.zip(inn))
+        edge_ends(&self.body)
     }
 }
 
@@ -542,7 +777,73 @@ mod tests {
         assert!(validate_body(&body).is_err());
     }
 
+    /// What `validate_body` promises: to accept exactly the bodies that decode.
+    fn decodes(body: &[u8]) -> bool {
+        split_body(body).is_ok_and(|p| decode_bags(p.bags).is_ok() && decode_fields(p.fields).is_ok())
+    }
+
+    #[test]
+    fn links_are_added_in_place_as_decoding_would_add_them() {
+        let (bags, fields) = sample();
+        let (e, o) = (Rid::new(11, 300), Rid::new(9, -7));
+        for start in [vec![], bags.clone()] {
+            let body = encode_body(RecordKind::Vertex, &start, &fields);
+            for (dir, label) in [(Direction::Out, "followed_by"), (Direction::In, "followed_by"), (Direction::Out, "x")] {
+                let got = with_link_added(&body, dir, label, e, o).unwrap().unwrap();
+                let mut want = start.clone();
+                match want.iter_mut().find(|b| b.direction == dir && b.label == label) {
+                    Some(b) => b.links.push((e, o)),
+                    None => want.push(LinkBag { direction: dir, label: label.into(), links: vec![(e, o)] }),
+                }
+                assert_eq!(got, encode_body(RecordKind::Vertex, &want, &fields), "{dir:?} {label}");
+                assert_eq!(with_link_added(&got, dir, label, e, Rid::new(1, 1)).unwrap(), None, "already linked");
+            }
+        }
+        let linked = start_edge(&bags);
+        let body = encode_body(RecordKind::Vertex, &bags, &fields);
+        assert_eq!(with_link_added(&body, Direction::Out, "followed_by", linked, o).unwrap(), None);
+        assert!(with_link_added(&body, Direction::In, "followed_by", linked, o).unwrap().is_some(), "other bag");
+    }
+
+    #[test]
+    fn links_are_listed_as_decoded_bags_list_them() {
+        let (mut bags, fields) = sample();
+        bags.push(LinkBag { direction: Direction::In, label: "x".into(), links: vec![(Rid::new(1, 2), Rid::new(3, 4))] });
+        bags.push(LinkBag { direction: Direction::Out, label: "y".into(), links: vec![(Rid::new(5, 6), Rid::new(7, 8))] });
+        let body = encode_body(RecordKind::Vertex, &bags, &fields);
+        for dir in [Direction::Out, Direction::In] {
+            for only in [None, Some("y")] {
+                let mut got = Vec::new();
+                links_into(&body, dir, |l| only.is_none_or(|o| o == l), &mut got).unwrap();
+                let want: Vec<(Rid, Rid)> = bags
+                    .iter()
+                    .filter(|b| b.direction == dir && only.is_none_or(|o| o == b.label))
+                    .flat_map(|b| b.links.iter().copied())
+                    .collect();
+                assert_eq!(got, want, "{dir:?} {only:?}");
+            }
+        }
+    }
+
+    fn start_edge(bags: &[LinkBag]) -> Rid {
+        bags[0].links[0].0
+    }
+
     proptest! {
+        #[test]
+        fn validation_accepts_exactly_what_decodes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            prop_assert_eq!(validate_body(&bytes).is_ok(), decodes(&bytes));
+        }
+
+        #[test]
+        fn validation_of_damaged_bodies_matches_decoding(at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+            let (bags, fields) = sample();
+            let mut body = encode_body(RecordKind::Vertex, &bags, &fields);
+            let i = at.index(body.len());
+            body[i] = byte;
+            prop_assert_eq!(validate_body(&body).is_ok(), decodes(&body));
+        }
+
         #[test]
         fn garbage_bodies_are_errors_not_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = validate_body(&bytes);

@@ -237,6 +237,22 @@ fn key(name: &str) -> String {
     name.to_lowercase()
 }
 
+/// Calls `f` with `key(name)`, without allocating for ASCII names of up to 64 bytes (every
+/// name in practice): class lookups sit on the apply and traversal paths.
+fn with_key<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 64];
+    if name.len() <= buf.len() && name.is_ascii() {
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name.as_bytes());
+        // For ASCII, `to_lowercase` is exactly this.
+        lower.make_ascii_lowercase();
+        if let Ok(k) = std::str::from_utf8(lower) {
+            return f(k);
+        }
+    }
+    f(&key(name))
+}
+
 impl Schema {
     /// The schema of a new database: `V` and `E`.
     pub fn initial() -> Schema {
@@ -266,7 +282,7 @@ impl Schema {
 
     /// A class by name (any case).
     pub fn class(&self, name: &str) -> Option<&ClassDef> {
-        self.classes.get(&key(name))
+        with_key(name, |k| self.classes.get(k))
     }
 
     /// A class by name, or `ClassNotFound`.
@@ -295,7 +311,17 @@ impl Schema {
 
     /// True if `name` is `ancestor` or one of its subclasses.
     pub fn is_subclass_of(&self, name: &str, ancestor: &str) -> bool {
-        self.ancestry(name).iter().any(|c| c.name.eq_ignore_ascii_case(ancestor))
+        // `ancestry` without building it: this is asked per record applied and per bag
+        // traversed.
+        let mut cur = self.class(name);
+        for _ in 0..=self.classes.len() {
+            let Some(c) = cur else { return false };
+            if c.name.eq_ignore_ascii_case(ancestor) {
+                return true;
+            }
+            cur = c.superclass.as_deref().and_then(|s| self.class(s));
+        }
+        false // A cycle (which cannot be created); never loop on one.
     }
 
     /// What records of a class are.

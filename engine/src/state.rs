@@ -6,8 +6,9 @@
 //! deterministic: it depends only on the state and the entry. A failed entry changes
 //! nothing on any node, so it is skipped the same way everywhere.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use basalt_wal::Lsn;
@@ -18,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::index::{Index, Key};
 use crate::record::{self, Direction, LinkBag, Record, RecordKind};
 use crate::schema::{Schema, SchemaChange, INTERNAL_CLUSTER};
-use crate::value::{Document, Rid, Value};
+use crate::value::{Document, Rid, RidMap, RidSet, Value};
 
 /// The RID of the schema record.
 pub const SCHEMA_RID: Rid = Rid::new(INTERNAL_CLUSTER, 0);
@@ -39,9 +40,9 @@ struct Undo {
     /// The entry's LSN.
     lsn: u64,
     /// Versions given to records the entry changed (records it created have 1).
-    versions: HashMap<Rid, u32>,
+    versions: RidMap<u32>,
     /// Records the entry created.
-    inserted: HashSet<Rid>,
+    inserted: RidSet,
     /// Index changes, in order: (index, key, rid, true if it was an insertion).
     index_changes: Vec<(String, Key, Rid, bool)>,
     /// The schema, indexes, class names and dropped clusters before a schema change.
@@ -67,6 +68,9 @@ pub struct State {
     pub schema: Schema,
     /// The class name of each cluster, shared with the records read from it.
     class_names: HashMap<i32, Arc<str>>,
+    /// For each cluster owned by a class: the class's name, record kind and abstractness
+    /// (what every insert checks, without walking the schema per record).
+    cluster_classes: HashMap<i32, (Arc<str>, RecordKind, bool)>,
     /// Open clusters.
     pub clusters: BTreeMap<i32, Cluster>,
     /// Clusters of dropped classes; their files are deleted after the next checkpoint.
@@ -91,6 +95,7 @@ impl State {
             checkpoint_lsn: Lsn::ZERO,
             schema,
             class_names: HashMap::new(),
+            cluster_classes: HashMap::new(),
             clusters,
             dropped: BTreeMap::new(),
             indexes: BTreeMap::new(),
@@ -107,6 +112,15 @@ impl State {
             .values()
             .map(|c| (c.id, Arc::from(c.class.as_deref().unwrap_or("")) as Arc<str>))
             .collect();
+        self.cluster_classes = self
+            .schema
+            .clusters
+            .keys()
+            .filter_map(|id| {
+                let c = self.schema.class_of_cluster(*id)?;
+                Some((*id, (Arc::from(c.name.as_str()), self.schema.kind_of(&c.name), c.is_abstract)))
+            })
+            .collect();
     }
 
     /// Reads a record.
@@ -121,6 +135,16 @@ impl State {
             class: self.class_names.get(&rid.cluster).cloned().unwrap_or_else(|| Arc::from("")),
             body: s.body,
         }))
+    }
+
+    /// The version and body of a record, borrowed from its page when it lies whole in its
+    /// cell (no copy): for readers that only look at the bytes.
+    pub fn get_ref(&self, rid: Rid) -> Result<Option<(u32, Cow<'_, [u8]>)>> {
+        if rid.position < 0 {
+            return Ok(None);
+        }
+        let Some(cluster) = self.clusters.get(&rid.cluster) else { return Ok(None) };
+        cluster.get_ref(rid.position as u64)
     }
 
     /// Reads a record that must exist.
@@ -170,9 +194,10 @@ impl State {
                 pos = p + 1;
                 let Some(r) = c.get(p)? else { continue };
                 let rid = Rid::new(id, p as i64);
+                // A stored record that does not decode is damage in its file, not bad input.
                 let fields = record::split_body(&r.body)
                     .and_then(|b| record::decode_fields(b.fields))
-                    .map_err(|e| bad(format!("record {rid}: {e}")))?;
+                    .map_err(|e| Error::corrupt(c.files()[0].path(), None, format!("record {rid}: {e}")))?;
                 if let Some(k) = Index::key_of(&idx.def, &fields) {
                     if let Err(existing) = idx.insert(k.clone(), rid) {
                         return Err(Error::DuplicateKey { index: idx.def.name.clone(), key: k.render(), existing });
@@ -271,26 +296,21 @@ impl State {
         }
     }
 
-    /// Writes a record's new body and version, keeping digest and indexes up to date.
-    fn write(&mut self, undo: &mut Undo, old: Option<&Record>, rid: Rid, body: &[u8], version: u32) -> Result<()> {
+    /// Writes a record's new body and version, keeping the digest up to date. `old_hash` is
+    /// the [`record_hash`] of the record being replaced (`None`: a new record), taken by the
+    /// caller while it still had the old bytes.
+    fn write(&mut self, undo: &mut Undo, old_hash: Option<u128>, rid: Rid, body: &[u8], version: u32) -> Result<()> {
         let lsn = undo.lsn;
         let cluster = self.clusters.get_mut(&rid.cluster).ok_or_else(|| bad(format!("no cluster {}", rid.cluster)))?;
-        match old {
-            Some(o) => {
+        match old_hash {
+            Some(h) => {
                 cluster.update(rid.position as u64, version, body, lsn)?;
-                self.digest = self.digest.wrapping_sub(record_hash(rid, o.version, &o.body));
+                self.digest = self.digest.wrapping_sub(h);
             }
             None => cluster.insert(rid.position as u64, body, lsn)?,
         }
         self.digest = self.digest.wrapping_add(record_hash(rid, version, body));
         Ok(())
-    }
-
-    fn class_of(&self, rid: Rid) -> Result<String> {
-        self.schema
-            .class_of_cluster(rid.cluster)
-            .map(|c| c.name.clone())
-            .ok_or_else(|| bad(format!("cluster {} belongs to no class", rid.cluster)))
     }
 
     /// Updates the indexes covering `class` for a record going from `old` to `new` fields.
@@ -337,16 +357,17 @@ impl State {
     }
 
     fn op_insert(&mut self, undo: &mut Undo, rid: Rid, body: &[u8]) -> Result<()> {
-        let class = self.class_of(rid)?;
-        if self.schema.class(&class).is_some_and(|c| c.is_abstract) {
+        let (class, holds, is_abstract) = self
+            .cluster_classes
+            .get(&rid.cluster)
+            .cloned()
+            .ok_or_else(|| bad(format!("cluster {} belongs to no class", rid.cluster)))?;
+        if is_abstract {
             return Err(bad(format!("class '{class}' is abstract")));
         }
         let kind = record::validate_body(body).map_err(|e| bad(format!("record {rid}: {e}")))?;
-        if kind != self.schema.kind_of(&class) {
-            return Err(bad(format!(
-                "record {rid} is a {kind:?} but class '{class}' holds {:?}s",
-                self.schema.kind_of(&class)
-            )));
+        if kind != holds {
+            return Err(bad(format!("record {rid} is a {kind:?} but class '{class}' holds {holds:?}s")));
         }
         if rid.position < 0 {
             return Err(bad(format!("record {rid} has a temporary id")));
@@ -370,7 +391,7 @@ impl State {
         }
         let body = record::with_fields(&old.body, &new_fields).map_err(|e| bad(format!("record {rid}: {e}")))?;
         let version = Self::version_for(undo, rid, old.version);
-        self.write(undo, Some(&old), rid, &body, version)?;
+        self.write(undo, Some(record_hash(rid, old.version, &old.body)), rid, &body, version)?;
         let class = old.class.to_string();
         self.reindex(undo, &class, rid, Some(&old.body), Some(&body))
     }
@@ -429,32 +450,35 @@ impl State {
         edge: Rid,
         other: Rid,
     ) -> Result<()> {
-        let e = self.must_get(edge)?;
-        if e.kind() != RecordKind::Edge || !e.class.eq_ignore_ascii_case(label) {
-            return Err(bad(format!("record {edge} is not an edge of class '{label}'")));
-        }
-        let (out, inn) = e.edge_ends().map_err(|x| bad(format!("edge {edge}: {x}")))?.unwrap_or_default();
-        let expected = match dir {
-            Direction::Out => (vertex, other),
-            Direction::In => (other, vertex),
-        };
-        if (out, inn) != expected {
-            return Err(bad(format!("edge {edge} goes {out} -> {inn}, not as linked from {vertex}")));
-        }
-        let (v, mut bags) = self.vertex_bags(vertex)?;
-        let bag = match bags.iter().position(|b| b.direction == dir && b.label == e.class.as_ref()) {
-            Some(i) => &mut bags[i],
-            None => {
-                bags.push(LinkBag { direction: dir, label: e.class.to_string(), links: Vec::new() });
-                let last = bags.len() - 1;
-                &mut bags[last]
+        // Both records are read in place (no copies, no decoded bags): a bulk load applies
+        // two of these per edge.
+        let class = self.class_names.get(&edge.cluster).cloned().unwrap_or_else(|| Arc::from(""));
+        {
+            let (_, e) = self.get_ref(edge)?.ok_or_else(|| bad(format!("record {edge} does not exist")))?;
+            if record::body_kind(&e) != RecordKind::Edge || !class.eq_ignore_ascii_case(label) {
+                return Err(bad(format!("record {edge} is not an edge of class '{label}'")));
             }
-        };
-        if bag.links.iter().any(|(x, _)| *x == edge) {
-            return Err(bad(format!("vertex {vertex} already links edge {edge}")));
+            let (out, inn) = record::edge_ends(&e).map_err(|x| bad(format!("edge {edge}: {x}")))?.unwrap_or_default();
+            let expected = match dir {
+                Direction::Out => (vertex, other),
+                Direction::In => (other, vertex),
+            };
+            if (out, inn) != expected {
+                return Err(bad(format!("edge {edge} goes {out} -> {inn}, not as linked from {vertex}")));
+            }
         }
-        bag.links.push((edge, other));
-        self.rewrite_bags(undo, v, &bags)
+        let (version, old_hash, body) = {
+            let (version, v) = self.get_ref(vertex)?.ok_or_else(|| bad(format!("record {vertex} does not exist")))?;
+            if record::body_kind(&v) != RecordKind::Vertex {
+                return Err(bad(format!("record {vertex} is not a vertex")));
+            }
+            let body = record::with_link_added(&v, dir, &class, edge, other)
+                .map_err(|e| bad(format!("vertex {vertex}: {e}")))?
+                .ok_or_else(|| bad(format!("vertex {vertex} already links edge {edge}")))?;
+            (version, record_hash(vertex, version, &v), body)
+        };
+        let version = Self::version_for(undo, vertex, version);
+        self.write(undo, Some(old_hash), vertex, &body, version)
     }
 
     fn op_link_remove(&mut self, undo: &mut Undo, vertex: Rid, dir: Direction, label: &str, edge: Rid) -> Result<()> {
@@ -477,7 +501,7 @@ impl State {
     fn rewrite_bags(&mut self, undo: &mut Undo, v: Record, bags: &[LinkBag]) -> Result<()> {
         let body = record::with_bags(&v.body, bags).map_err(|e| bad(format!("vertex {}: {e}", v.rid)))?;
         let version = Self::version_for(undo, v.rid, v.version);
-        self.write(undo, Some(&v), v.rid, &body, version)
+        self.write(undo, Some(record_hash(v.rid, v.version, &v.body)), v.rid, &body, version)
     }
 
     fn op_schema(&mut self, undo: &mut Undo, change: &SchemaChange) -> Result<()> {
@@ -552,7 +576,8 @@ impl State {
             Some(o) => Self::version_for(undo, SCHEMA_RID, o.version),
             None => 1,
         };
-        self.write(undo, old.as_ref(), SCHEMA_RID, &body, version)
+        let old_hash = old.map(|o| record_hash(SCHEMA_RID, o.version, &o.body));
+        self.write(undo, old_hash, SCHEMA_RID, &body, version)
     }
 
     /// Creates the internal records of a new database (the schema record).
@@ -562,15 +587,20 @@ impl State {
     }
 
     /// Reads the schema from `#0:0`.
-    pub fn load_schema(clusters: &BTreeMap<i32, Cluster>) -> Result<Schema> {
-        let internal = clusters.get(&INTERNAL_CLUSTER).ok_or_else(|| bad("the internal cluster is missing"))?;
-        let stored = internal.get(0)?.ok_or_else(|| bad("the schema record #0:0 is missing"))?;
-        let parts = record::split_body(&stored.body).map_err(|e| bad(format!("schema record: {e}")))?;
+    pub fn load_schema(dir: &Path, clusters: &BTreeMap<i32, Cluster>) -> Result<Schema> {
+        // The schema record is stored data: anything wrong with it is damage in its file.
+        let file = dir.join(crate::cluster::file_names(INTERNAL_CLUSTER).0);
+        let corrupt = |reason: String| Error::corrupt(&file, None, reason);
+        let internal = clusters
+            .get(&INTERNAL_CLUSTER)
+            .ok_or_else(|| corrupt("the checkpoint lists no internal cluster".into()))?;
+        let stored = internal.get(0)?.ok_or_else(|| corrupt("the schema record #0:0 is missing".into()))?;
+        let parts = record::split_body(&stored.body).map_err(|e| corrupt(format!("schema record: {e}")))?;
         let json = record::find_field(parts.fields, "schema")
-            .map_err(|e| bad(format!("schema record: {e}")))?
+            .map_err(|e| corrupt(format!("schema record: {e}")))?
             .and_then(|v| v.as_str().map(str::to_string))
-            .ok_or_else(|| bad("the schema record has no schema"))?;
-        serde_json::from_str(&json).map_err(|e| bad(format!("schema record: {e}")))
+            .ok_or_else(|| corrupt("the schema record has no schema".into()))?;
+        serde_json::from_str(&json).map_err(|e| corrupt(format!("schema record: {e}")))
     }
 
     /// Number of dirty pages over all clusters.

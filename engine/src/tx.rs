@@ -20,7 +20,7 @@ use crate::pending::{Effects, Pending, UniqueKey};
 use crate::record::{self, Direction, LinkBag, RecordKind};
 use crate::schema::{ClassDef, Schema, SchemaChange};
 use crate::state::State;
-use crate::value::{Document, Rid, Value};
+use crate::value::{Document, Rid, Value, RidMap, RidSet};
 
 /// A schema change as a client asks for it (cluster ids are decided when forming).
 #[derive(Debug, Clone, PartialEq)]
@@ -178,8 +178,14 @@ struct Former<'a> {
     ops: Vec<Op>,
     temps: BTreeMap<Rid, Rid>,
     positions: HashMap<i32, u64>,
-    local: HashMap<Rid, Local>,
-    deleted: HashSet<Rid>,
+    local: RidMap<Local>,
+    deleted: RidSet,
+    /// Vertices linked by an edge this transaction creates (their loaded link bags may not
+    /// show it: `link` tracks bags only of records already in `local`).
+    new_edge_ends: HashSet<Rid>,
+    /// Unique indexes created by this transaction, as built from the records it saw then
+    /// (the applied state has no such index to check keys against).
+    new_indexes: HashMap<String, Index>,
     effects: Effects,
     unique_added: HashMap<UniqueKey, Rid>,
     unique_removed: HashSet<UniqueKey>,
@@ -203,8 +209,10 @@ pub fn form(st: &State, pending: &Pending, tx: &Transaction) -> FormResult<Forme
         ops: Vec::new(),
         temps: BTreeMap::new(),
         positions: HashMap::new(),
-        local: HashMap::new(),
-        deleted: HashSet::new(),
+        local: RidMap::default(),
+        deleted: RidSet::default(),
+        new_edge_ends: HashSet::new(),
+        new_indexes: HashMap::new(),
         effects: Effects { schema: has_schema, ..Effects::default() },
         unique_added: HashMap::new(),
         unique_removed: HashSet::new(),
@@ -327,7 +335,9 @@ impl Former<'_> {
                     return Err(FormError::Fail(dup(other)));
                 }
             }
-            let applied = self.st.indexes.get(&def.name.to_lowercase()).map(|i| i.get(&k)).unwrap_or_default();
+            let name = def.name.to_lowercase();
+            let index = self.new_indexes.get(&name).or_else(|| self.st.indexes.get(&name));
+            let applied = index.map(|i| i.get(&k)).unwrap_or_default();
             if let Some(other) = applied.into_iter().find(|r| *r != rid) {
                 if let Some(lsn) = self.pending.unique_freed(&uk) {
                     return Err(FormError::Retry(lsn));
@@ -433,7 +443,8 @@ impl Former<'_> {
         } else if let Some(k) = self.pending.created_kind(rid) {
             Some(k)
         } else {
-            self.st.get(rid)?.map(|r| r.kind())
+            // In place: only the kind byte is needed, not a copy of the vertex.
+            self.st.get_ref(rid)?.map(|(_, body)| record::body_kind(&body))
         };
         match kind {
             Some(RecordKind::Vertex) => Ok(()),
@@ -479,6 +490,8 @@ impl Former<'_> {
         self.effects.created.push((rid, RecordKind::Edge));
         self.link(from, Direction::Out, &c.name, rid, to, true);
         self.link(to, Direction::In, &c.name, rid, from, true);
+        self.new_edge_ends.insert(from);
+        self.new_edge_ends.insert(to);
         Ok(())
     }
 
@@ -544,7 +557,16 @@ impl Former<'_> {
         }
         let fields = conform(&self.schema, &l.class, fields, Some(&l.fields))?;
         self.check_unique(&l.class, rid, Some(&l.fields), Some(&fields))?;
-        match l.insert_op {
+        // A record created by this transaction gets its new fields in its insert, unless an
+        // op since could free a unique key or change the schema (an update, a delete, a
+        // schema change): applied that early, the new fields could clash with a key freed,
+        // or an index dropped, only later in the entry. Then an update op follows instead.
+        let rewrite = l.insert_op.filter(|i| {
+            self.ops[i + 1..]
+                .iter()
+                .all(|op| matches!(op, Op::Insert { .. } | Op::LinkAdd { .. } | Op::LinkRemove { .. }))
+        });
+        match rewrite {
             Some(i) => {
                 // Links made since are LinkAdd ops of their own: the insert carries none.
                 self.ops[i] = Op::Insert { rid, body: record::encode_body(l.kind, &[], &fields) };
@@ -553,7 +575,9 @@ impl Former<'_> {
                 let mut bytes = Vec::new();
                 record::put_fields(&mut bytes, &fields);
                 self.ops.push(Op::Update { rid, fields: bytes });
-                self.effects.touched.push(rid);
+                if l.insert_op.is_none() {
+                    self.effects.touched.push(rid);
+                }
             }
         }
         let mut l = l;
@@ -573,6 +597,14 @@ impl Former<'_> {
         }
         match l.kind {
             RecordKind::Vertex => {
+                // Its new edge would have to go too, but a record cannot be created and
+                // deleted in one transaction. Checked here: the loaded bags may lack it, and
+                // the entry would then fail at apply ("still has edges").
+                if self.new_edge_ends.contains(&rid) {
+                    return Err(invalid(format!(
+                        "vertex {rid} has an edge created in this transaction; it cannot be deleted in it too"
+                    )));
+                }
                 self.local.insert(rid, l.clone());
                 for bag in &l.bags {
                     for (edge, _) in &bag.links {
@@ -646,13 +678,13 @@ impl Former<'_> {
             SchemaRequest::Change(c) => c.clone(),
         };
         if let SchemaChange::CreateIndex { index } = &change {
-            // Records the applied state already holds must fit a unique index; records
-            // created earlier in this transaction are checked when it is applied.
+            // The records as this transaction sees them (its own earlier changes included)
+            // must fit a unique index, and later intents are checked against them.
             let mut probe = self.schema.clone();
             probe.apply(&change)?;
-            if self.st.schema.class(&index.class).is_some() {
-                let def = probe.index(&index.name).cloned().ok_or_else(|| Error::IndexNotFound(index.name.clone()))?;
-                self.st.check_index_buildable(&def)?;
+            let def = probe.index(&index.name).cloned().ok_or_else(|| Error::IndexNotFound(index.name.clone()))?;
+            if def.unique {
+                self.build_new_index(&probe, def)?;
             }
         }
         if let SchemaChange::AlterProperty { class, property } | SchemaChange::CreateProperty { class, property } =
@@ -665,37 +697,83 @@ impl Former<'_> {
         Ok(())
     }
 
-    /// A new or changed property must fit the values records already hold.
-    fn check_existing_values(&self, class: &str, p: &crate::schema::PropertyDef) -> FormResult<()> {
-        let Some(c) = self.st.schema.class(class) else { return Ok(()) };
-        for sub in self.st.schema.with_subclasses(&c.name) {
-            for id in &sub.clusters {
-                let Some(cl) = self.st.clusters.get(id) else { continue };
+    /// The live records of some clusters as this transaction sees them: the applied ones
+    /// it has not deleted, then the ones it created; by cluster, then position. (Schema
+    /// changes form with no entry pending, so the applied state is exact here.)
+    fn live_rids(&self, clusters: &[i32]) -> FormResult<Vec<Rid>> {
+        let mut out = Vec::new();
+        for id in clusters {
+            if let Some(cl) = self.st.clusters.get(id) {
                 let mut pos = 0;
                 while let Some(at) = cl.next_live(pos)? {
                     pos = at + 1;
-                    let Some(r) = self.st.get(Rid::new(*id, at as i64))? else { continue };
-                    let fields = r.fields().map_err(|e| Error::Invalid(format!("record {}: {e}", r.rid)))?;
-                    let v = fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(&p.name)).map(|(_, v)| v.clone());
-                    match v {
-                        None if p.mandatory => {
-                            return Err(invalid(format!(
-                                "record {} has no '{}', which would be mandatory",
-                                r.rid, p.name
-                            )))
-                        }
-                        Some(v) => {
-                            if p.not_null && v.is_null() {
-                                return Err(invalid(format!(
-                                    "record {} has a null '{}', which would be not-null",
-                                    r.rid, p.name
-                                )));
-                            }
-                            crate::convert::coerce(v, p.ty, p.linked_type)
-                                .map_err(|why| invalid(format!("record {}: '{}': {why}", r.rid, p.name)))?;
-                        }
-                        None => {}
+                    let rid = Rid::new(*id, at as i64);
+                    if !self.deleted.contains(&rid) {
+                        out.push(rid);
                     }
+                }
+            }
+            let mut created: Vec<Rid> =
+                self.local.iter().filter(|(r, l)| r.cluster == *id && l.insert_op.is_some()).map(|(r, _)| *r).collect();
+            created.sort_unstable();
+            out.extend(created);
+        }
+        Ok(out)
+    }
+
+    /// A live record's fields as this transaction sees them.
+    fn current_fields(&self, rid: Rid) -> FormResult<Document> {
+        if let Some(l) = self.local.get(&rid) {
+            return Ok(l.fields.clone());
+        }
+        let r = self.st.get(rid)?.ok_or(Error::RecordNotFound(rid))?;
+        Ok(r.fields().map_err(|e| Error::Invalid(format!("record {rid}: {e}")))?)
+    }
+
+    /// Builds a unique index this transaction creates from the records it sees, failing on
+    /// a duplicate key, and keeps it for checking the keys of later intents.
+    fn build_new_index(&mut self, schema: &Schema, def: crate::schema::IndexDef) -> FormResult<()> {
+        let name = def.name.to_lowercase();
+        let mut idx = Index::new(def);
+        for class in schema.with_subclasses(&idx.def.class) {
+            for rid in self.live_rids(&class.clusters)? {
+                let Some(k) = Index::key_of(&idx.def, &self.current_fields(rid)?) else { continue };
+                if let Err(existing) = idx.insert(k.clone(), rid) {
+                    let e = Error::DuplicateKey { index: idx.def.name.clone(), key: k.render(), existing };
+                    return Err(FormError::Fail(e));
+                }
+            }
+        }
+        // Keys noted for an index of the same name dropped earlier in this transaction.
+        self.unique_added.retain(|(n, _), _| *n != name);
+        self.unique_removed.retain(|(n, _)| *n != name);
+        self.new_indexes.insert(name, idx);
+        Ok(())
+    }
+
+    /// A new or changed property must fit the values records already hold (including those
+    /// this transaction created or changed before).
+    fn check_existing_values(&self, class: &str, p: &crate::schema::PropertyDef) -> FormResult<()> {
+        let Some(c) = self.schema.class(class) else { return Ok(()) };
+        for sub in self.schema.with_subclasses(&c.name) {
+            for rid in self.live_rids(&sub.clusters)? {
+                let fields = self.current_fields(rid)?;
+                let v = fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(&p.name)).map(|(_, v)| v.clone());
+                match v {
+                    None if p.mandatory => {
+                        return Err(invalid(format!("record {rid} has no '{}', which would be mandatory", p.name)))
+                    }
+                    Some(v) => {
+                        if p.not_null && v.is_null() {
+                            return Err(invalid(format!(
+                                "record {rid} has a null '{}', which would be not-null",
+                                p.name
+                            )));
+                        }
+                        crate::convert::coerce(v, p.ty, p.linked_type)
+                            .map_err(|why| invalid(format!("record {rid}: '{}': {why}", p.name)))?;
+                    }
+                    None => {}
                 }
             }
         }
@@ -704,15 +782,7 @@ impl Former<'_> {
 
     fn drop_class_records(&mut self, name: &str, unsafe_drop: bool) -> FormResult<()> {
         let c = self.schema.class_or_err(name)?.clone();
-        let mut rids = Vec::new();
-        for id in &c.clusters {
-            let Some(cl) = self.st.clusters.get(id) else { continue };
-            let mut pos = 0;
-            while let Some(at) = cl.next_live(pos)? {
-                rids.push(Rid::new(*id, at as i64));
-                pos = at + 1;
-            }
-        }
+        let rids = self.live_rids(&c.clusters)?;
         if rids.is_empty() {
             return Ok(());
         }

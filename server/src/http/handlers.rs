@@ -472,6 +472,20 @@ pub async fn delete_document(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// The host other machines can reach this node by: the bound address, or the host name
+/// when the server listens on every interface (0.0.0.0 reaches nothing from elsewhere).
+fn advertised_host(app: &App) -> String {
+    let ip = app.http_addr.ip();
+    if !ip.is_unspecified() {
+        return ip.to_string();
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
 fn node_json(app: &App) -> Json_ {
     let mut dbs = serde_json::Map::new();
     for h in app.registry.all() {
@@ -481,8 +495,8 @@ fn node_json(app: &App) -> Json_ {
     json!({
         "name": app.settings.node_name,
         "role": app.settings.role.name(),
-        "httpAddress": app.http_addr.to_string(),
-        "clusterAddress": format!("{}:{}", app.http_addr.ip(), app.settings.cluster_port),
+        "httpAddress": format!("{}:{}", advertised_host(app), app.http_addr.port()),
+        "clusterAddress": format!("{}:{}", advertised_host(app), app.settings.cluster_port),
         "reachable": true,
         "databases": dbs,
     })
