@@ -183,6 +183,23 @@ fn short(v: &Value) -> String {
     }
 }
 
+/// How deep a value nests, as the record format counts it (a scalar: 0). Stops counting
+/// past the limit, so a hostile value costs no more than the limit allows.
+fn nesting(v: &Value) -> usize {
+    fn walk(v: &Value, depth: usize) -> usize {
+        if depth > crate::record::MAX_NESTING {
+            return depth;
+        }
+        match v {
+            Value::List(items) | Value::Set(items) => items.iter().map(|i| walk(i, depth + 1)).max().unwrap_or(depth),
+            Value::Map(m) => m.values().map(|i| walk(i, depth + 1)).max().unwrap_or(depth),
+            Value::Embedded(d) => d.iter().map(|(_, i)| walk(i, depth + 1)).max().unwrap_or(depth),
+            _ => depth,
+        }
+    }
+    walk(v, 0)
+}
+
 /// True if a field name is reserved for a vertex's link bags (`out_*`, `in_*`) or an edge's
 /// ends (`out`, `in`).
 pub fn is_graph_field(name: &str) -> bool {
@@ -195,6 +212,14 @@ pub fn is_graph_field(name: &str) -> bool {
 /// Conforms `fields` to `class`: converts declared properties, checks mandatory, not-null,
 /// strict and read-only (against `old`, the current fields on an update).
 pub fn conform(schema: &Schema, class: &str, fields: Document, old: Option<&Document>) -> Result<Document> {
+    for (name, v) in fields.iter() {
+        if nesting(v) > crate::record::MAX_NESTING {
+            return Err(Error::Invalid(format!(
+                "field '{name}' nests lists, maps or documents deeper than {} levels",
+                crate::record::MAX_NESTING
+            )));
+        }
+    }
     let props = schema.properties_of(class);
     let strict = schema.is_strict(class);
     if props.is_empty() && !strict {
@@ -262,6 +287,25 @@ mod tests {
         );
         assert!(coerce(Value::String("abc".into()), PropertyType::Double, None).unwrap_err().contains("DOUBLE"));
         assert_eq!(coerce(Value::Null, PropertyType::Integer, None), Ok(Value::Null));
+    }
+
+    #[test]
+    fn values_nested_deeper_than_the_record_format_allows_are_refused() {
+        let s = Schema::initial();
+        let nested = |levels: usize| {
+            let mut v = Value::Int(1);
+            for _ in 0..levels {
+                v = Value::List(vec![v]);
+            }
+            Document::new().with("f", v)
+        };
+        assert!(conform(&s, "V", nested(crate::record::MAX_NESTING), None).is_ok());
+        let err = conform(&s, "V", nested(crate::record::MAX_NESTING + 1), None).unwrap_err();
+        assert!(err.to_string().contains("deeper than 64"), "{err}");
+        // What conform accepts, the record format reads back.
+        let body =
+            crate::record::encode_body(crate::record::RecordKind::Vertex, &[], &nested(crate::record::MAX_NESTING));
+        assert!(crate::record::validate_body(&body).is_ok());
     }
 
     #[test]

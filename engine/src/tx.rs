@@ -20,7 +20,7 @@ use crate::pending::{Effects, Pending, UniqueKey};
 use crate::record::{self, Direction, LinkBag, RecordKind};
 use crate::schema::{ClassDef, Schema, SchemaChange};
 use crate::state::State;
-use crate::value::{Document, Rid, Value, RidMap, RidSet};
+use crate::value::{Document, Rid, RidMap, RidSet, Value};
 
 /// A schema change as a client asks for it (cluster ids are decided when forming).
 #[derive(Debug, Clone, PartialEq)]
@@ -516,6 +516,11 @@ impl Former<'_> {
     }
 
     fn checked(&mut self, rid: Rid, version: Option<u32>) -> FormResult<Local> {
+        if rid.cluster == crate::schema::INTERNAL_CLUSTER {
+            return Err(invalid(format!(
+                "{rid} is in the internal cluster (it holds the schema); change it with schema statements"
+            )));
+        }
         let Some(l) = self.load(rid, true)? else { return Err(FormError::Fail(Error::RecordNotFound(rid))) };
         if let Some(v) = version {
             if l.insert_op.is_none() && v != l.version {

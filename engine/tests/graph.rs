@@ -201,3 +201,25 @@ fn large_records_and_many_records_round_trip_through_checkpoints() {
         assert_eq!(rec.field("big").unwrap(), Some(s(&"x".repeat(i * 997))));
     }
 }
+
+#[test]
+fn the_schema_record_and_over_nested_values_are_refused_before_logging() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Database::create(dir.path(), Options::default()).unwrap();
+    let lsn = db.applied_lsn();
+    let mut tx = Transaction::new();
+    tx.update(Rid::new(0, 0), None, doc(&[("schema", s("{}"))]));
+    let err = db.commit(&tx).unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)) && err.to_string().contains("internal"), "{err}");
+    let mut tx = Transaction::new();
+    tx.delete(Rid::new(0, 0), None);
+    assert!(matches!(db.commit(&tx).unwrap_err(), Error::Invalid(_)));
+    let mut deep = Value::Int(1);
+    for _ in 0..100 {
+        deep = Value::List(vec![deep]);
+    }
+    let mut tx = Transaction::new();
+    tx.create("V", doc(&[("deep", deep)]));
+    assert!(matches!(db.commit(&tx).unwrap_err(), Error::Invalid(_)));
+    assert_eq!(db.applied_lsn(), lsn, "nothing was logged");
+}

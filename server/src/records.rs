@@ -2,8 +2,7 @@
 //! then a vertex's link bags as `out_<label>` / `in_<label>` lists of edge RIDs.
 
 use basalt_engine::json::{document_from_json, to_json};
-use basalt_engine::record::MAX_NESTING;
-use basalt_engine::{Document, Record, Value};
+use basalt_engine::{Document, Record};
 use serde_json::{Map, Value as Json};
 
 /// A record as JSON.
@@ -51,27 +50,7 @@ pub fn client_record(j: &Json) -> Result<ClientRecord, String> {
                 .ok_or_else(|| format!("@version must be a version number, not {v}"))?,
         ),
     };
-    let fields = document_from_json(o);
-    // Checked here because the engine only finds it when it applies the logged entry, and
-    // answers 500 for what is bad input.
-    for (name, v) in fields.iter() {
-        if nesting(v) > MAX_NESTING {
-            return Err(format!("field '{name}' nests lists and objects deeper than {MAX_NESTING} levels"));
-        }
-    }
-    Ok(ClientRecord { class, version, fields })
-}
-
-/// How deep a value nests (a scalar or an empty list or object: 0), as the engine counts it
-/// against [`MAX_NESTING`]. JSON parsing already bounds the depth, so the recursion is bounded.
-fn nesting(v: &Value) -> usize {
-    let below = |items: &mut dyn Iterator<Item = &Value>| items.map(|i| 1 + nesting(i)).max().unwrap_or(0);
-    match v {
-        Value::List(items) | Value::Set(items) => below(&mut items.iter()),
-        Value::Map(m) => below(&mut m.values()),
-        Value::Embedded(d) => below(&mut d.iter().map(|(_, i)| i)),
-        _ => 0,
-    }
+    Ok(ClientRecord { class, version, fields: document_from_json(o) })
 }
 
 #[cfg(test)]
@@ -107,14 +86,5 @@ mod tests {
         assert_eq!(back.fields.get("performances"), Some(&Value::Int(219)));
         assert!(client_record(&serde_json::json!([1])).is_err());
         assert!(client_record(&serde_json::json!({"@version": "x"})).is_err());
-        let nested = |levels: usize| {
-            let mut v = serde_json::json!(1);
-            for _ in 0..levels {
-                v = serde_json::json!({ "a": [v] });
-            }
-            serde_json::json!({ "f": v })
-        };
-        assert!(client_record(&nested(32)).is_ok(), "64 levels are allowed");
-        assert!(client_record(&nested(33)).unwrap_err().contains("deeper than 64"));
     }
 }

@@ -37,18 +37,6 @@ fn parse_rid(s: &str) -> Result<Rid, ApiError> {
     })
 }
 
-/// Refuses writes to the internal cluster: `#0:0` holds the schema, and a document written
-/// over it made the database fail to open at the next start. The schema changes through
-/// SQL (CREATE CLASS, ...), never through the document API.
-fn writable_rid(rid: Rid) -> Result<Rid, ApiError> {
-    if rid.cluster == basalt_engine::schema::INTERNAL_CLUSTER {
-        return Err(ApiError::bad_request(format!(
-            "{rid} is an internal record (the database's schema); change the schema with SQL, e.g. CREATE CLASS"
-        )));
-    }
-    Ok(rid)
-}
-
 /// Commits through the document API, counted in the database's metrics like SQL commits
 /// (latency of the ones that succeed, a count of the refused ones).
 fn commit(h: &DbHandle, tx: &Transaction) -> Result<basalt_engine::Committed, ApiError> {
@@ -410,7 +398,7 @@ async fn update_document(
     merge: bool,
 ) -> ApiResult {
     caller.require(Role::Writer, "write data")?;
-    let rid = writable_rid(parse_rid(&rid)?)?;
+    let rid = parse_rid(&rid)?;
     let rec = client_record(&parse_json(&body)?).map_err(ApiError::bad_request)?;
     let h = db(&app, &name)?;
     let j = blocking(move || {
@@ -460,7 +448,7 @@ pub async fn delete_document(
     Path((name, rid)): Path<(String, String)>,
 ) -> ApiResult {
     caller.require(Role::Writer, "write data")?;
-    let rid = writable_rid(parse_rid(&rid)?)?;
+    let rid = parse_rid(&rid)?;
     let h = db(&app, &name)?;
     blocking(move || {
         let mut tx = Transaction::new();
