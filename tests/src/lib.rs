@@ -3,5 +3,6 @@
 //! [`engine_crash`] is the workload the engine crash test and its child share.
 //! [`server`] starts the real `basalt-server` binary for process tests and talks HTTP to it.
 
+pub mod crash;
 pub mod engine_crash;
 pub mod server;

@@ -21,100 +21,18 @@
 //! from the double-write file, ignored a torn one, or cut a torn WAL tail.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use basalt_engine::{Database, Record};
+use basalt_tests::crash::{run_child, Ack};
 use basalt_tests::engine_crash::{self, TEST_THREAD};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// How long the child may take to open the database before the round fails.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A transaction the child acknowledged: (lsn, thread, counter).
-type Ack = (u64, u64, u64);
-
-/// What one child run left behind.
-struct ChildRun {
-    /// Acknowledged transactions.
-    acks: Vec<Ack>,
-    /// True if it was killed before it said it was ready (while opening the database).
-    killed_early: bool,
-}
-
-/// Runs the child, kills it after `delay` (counted from its `ready` line, or from its start
-/// when `early`), and returns what it acknowledged.
-fn run_child(dir: &Path, early: bool, delay: Duration) -> Result<ChildRun, String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_engine-crash-child"))
-        .arg(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("spawn engine-crash-child: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        // Only whole lines count: a line cut by the kill has no newline.
-        let mut lines = BufReader::new(stdout);
-        let mut line = String::new();
-        while matches!(lines.read_line(&mut line), Ok(n) if n > 0) {
-            if line.ends_with('\n') && tx.send(line.trim_end().to_string()).is_err() {
-                break;
-            }
-            line.clear();
-        }
-    });
-    let mut ready = false;
-    if !early {
-        match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(line) if line == "ready" => ready = true,
-            Ok(line) => return Err(format!("child's first line is {line:?}, expected `ready`")),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("child never became ready: {}", child_stderr(&mut child)));
-            }
-        }
-    }
-    std::thread::sleep(delay);
-    child.kill().map_err(|e| format!("kill: {e}"))?;
-    let status = child.wait().map_err(|e| format!("wait: {e}"))?;
-    if status.signal() != Some(9) {
-        return Err(format!("child ended by itself ({status}) before the kill: {}", child_stderr(&mut child)));
-    }
-    let _ = reader.join();
-    let mut acks = Vec::new();
-    for line in rx.try_iter() {
-        if line == "ready" {
-            ready = true;
-            continue;
-        }
-        let words: Vec<&str> = line.split(' ').collect();
-        let ack = match words[..] {
-            ["ack", lsn, t, c] => (lsn.parse().ok(), t.parse().ok(), c.parse().ok()),
-            _ => (None, None, None),
-        };
-        match ack {
-            (Some(lsn), Some(t), Some(c)) => acks.push((lsn, t, c)),
-            _ => return Err(format!("unexpected line from the child: {line:?}")),
-        }
-    }
-    Ok(ChildRun { acks, killed_early: !ready })
-}
-
-fn child_stderr(child: &mut std::process::Child) -> String {
-    let mut text = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut text);
-    }
-    text
-}
 
 /// The model: a database into which the applied transactions are replayed in log order.
 struct Model {
@@ -281,7 +199,9 @@ fn acknowledged_transactions_survive_sigkill_whole() {
                 if early { " from spawn" } else { "" }
             )
         };
-        let run = run_child(dir.path(), early, delay).unwrap_or_else(|e| fail(e));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_engine-crash-child"));
+        child.arg(dir.path());
+        let run = run_child(child, early, delay, READY_TIMEOUT).unwrap_or_else(|e| fail(e));
         let recovery = check_round(dir.path(), &mut model, &run.acks, close).unwrap_or_else(|e| fail(e));
         early_kills += u64::from(run.killed_early);
         acked += run.acks.len() as u64;

@@ -11,14 +11,12 @@
 //! the test prints one line of totals, among them how many rounds recovered a torn tail.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use basalt_tests::crash::{run_child, Ack};
 use basalt_wal::{DiskStorage, Kind, LogId, Lsn, Wal, WalOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -68,90 +66,6 @@ fn options() -> WalOptions {
 fn open(dir: &Path) -> Result<(Wal, basalt_wal::RecoveryReport), String> {
     let storage = DiskStorage::create_dir(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     Wal::open(Arc::new(storage), options()).map_err(|e| format!("open: {e}"))
-}
-
-/// An entry the child acknowledged: (lsn, thread, counter).
-type Ack = (u64, u64, u64);
-
-/// What one child run left behind.
-struct ChildRun {
-    /// Acknowledged appends.
-    acks: Vec<Ack>,
-    /// True if it was killed before it said it was ready (while opening the log).
-    killed_early: bool,
-}
-
-/// Runs the child for `round`, kills it after `delay` (counted from its `ready` line, or from
-/// its start when `early`), and returns what it acknowledged.
-fn run_child(dir: &Path, round: u64, early: bool, delay: Duration) -> Result<ChildRun, String> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wal-crash-child"))
-        .arg(dir)
-        .arg(round.to_string())
-        .arg(CHILD_THREADS.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("spawn wal-crash-child: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        // Only whole lines count: a line cut by the kill has no newline.
-        let mut lines = BufReader::new(stdout);
-        let mut line = String::new();
-        while matches!(lines.read_line(&mut line), Ok(n) if n > 0) {
-            if line.ends_with('\n') && tx.send(line.trim_end().to_string()).is_err() {
-                break;
-            }
-            line.clear();
-        }
-    });
-    let mut lines = Vec::new();
-    let mut ready = false;
-    if !early {
-        match rx.recv_timeout(READY_TIMEOUT) {
-            Ok(line) if line.starts_with("ready ") => ready = true,
-            Ok(line) => return Err(format!("child's first line is {line:?}, expected `ready <lsn>`")),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("child never became ready: {}", child_stderr(&mut child)));
-            }
-        }
-    }
-    std::thread::sleep(delay);
-    child.kill().map_err(|e| format!("kill: {e}"))?;
-    let status = child.wait().map_err(|e| format!("wait: {e}"))?;
-    if status.signal() != Some(9) {
-        return Err(format!("child ended by itself ({status}) before the kill: {}", child_stderr(&mut child)));
-    }
-    let _ = reader.join();
-    lines.extend(rx.try_iter());
-    let mut acks = Vec::new();
-    for line in &lines {
-        if line.starts_with("ready ") {
-            ready = true;
-            continue;
-        }
-        let words: Vec<&str> = line.split(' ').collect();
-        let ack = match words[..] {
-            ["ack", lsn, t, c] => (lsn.parse().ok(), t.parse().ok(), c.parse().ok()),
-            _ => (None, None, None),
-        };
-        match ack {
-            (Some(lsn), Some(t), Some(c)) => acks.push((lsn, t, c)),
-            _ => return Err(format!("unexpected line from the child: {line:?}")),
-        }
-    }
-    Ok(ChildRun { acks, killed_early: !ready })
-}
-
-fn child_stderr(child: &mut std::process::Child) -> String {
-    let mut text = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut text);
-    }
-    text
 }
 
 /// What the checks after one round found.
@@ -253,7 +167,9 @@ fn acknowledged_appends_survive_sigkill() {
                 if early { " from spawn" } else { "" }
             )
         };
-        let run = run_child(dir.path(), round, early, delay).unwrap_or_else(|e| fail(e));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wal-crash-child"));
+        child.arg(dir.path()).arg(round.to_string()).arg(CHILD_THREADS.to_string());
+        let run = run_child(child, early, delay, READY_TIMEOUT).unwrap_or_else(|e| fail(e));
         let checked = check_round(dir.path(), round, parent_lsn, &run.acks).unwrap_or_else(|e| fail(e));
         parent_lsn = checked.parent_lsn;
         torn += u64::from(checked.torn_tail);
