@@ -69,19 +69,17 @@ impl Transaction {
 
 /// The `POST /batch/{db}` body running `statements` as one SQL script in one transaction.
 pub fn batch_body(statements: &[String]) -> Json {
-    let script = Json::Array(statements.iter().cloned().map(Json::String).collect());
-    let operation = Json::Object(vec![
-        ("type".into(), Json::String("script".into())),
-        ("language".into(), Json::String("sql".into())),
-        ("script".into(), script),
-    ]);
-    Json::Object(vec![("transaction".into(), Json::Bool(true)), ("operations".into(), Json::Array(vec![operation]))])
+    serde_json::json!({
+        "transaction": true,
+        "operations": [{"type": "script", "language": "sql", "script": statements}],
+    })
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
+    use crate::console::json::JsonText;
 
     #[test]
     fn collects_between_begin_and_commit() {

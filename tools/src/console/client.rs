@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 use super::error::ConsoleError;
-use super::json::Json;
+use super::json::{self, Json, JsonText};
 use super::servers::Server;
 
 /// The largest response body the console reads, in bytes.
@@ -226,7 +226,7 @@ impl Client {
             Method::Get => with_auth(self.agent.get(&url), auth).call(),
             Method::Delete => with_auth(self.agent.delete(&url), auth).call(),
             Method::Post => {
-                let body = request.body.as_ref().map(Json::to_compact).unwrap_or_default();
+                let body = request.body.as_ref().map(JsonText::to_compact).unwrap_or_default();
                 with_auth(self.agent.post(&url), auth).header("Content-Type", "application/json").send(body)
             }
         };
@@ -298,7 +298,7 @@ fn answer(
     let body = if text.trim().is_empty() {
         Json::Null
     } else {
-        Json::parse(text).map_err(|e| ConsoleError::BadAnswer {
+        json::parse(text).map_err(|e| ConsoleError::BadAnswer {
             server: server.to_string(),
             why: format!("HTTP {status} with a body that is not JSON ({e}): {}", excerpt(text)),
         })?
@@ -309,8 +309,8 @@ fn answer(
 /// Reads the contract's error envelope `{"errors": [{"code", "reason", "content"}]}`; anything
 /// else becomes the status text and an excerpt of the body.
 pub fn http_error(status: u16, retry_after: Option<String>, text: &str) -> ConsoleError {
-    let first = Json::parse(text).ok().and_then(|body| body.get("errors")?.as_array()?.first().cloned());
-    let field = |name: &str| first.as_ref().and_then(|e| e.get(name)).map(Json::to_cell).unwrap_or_default();
+    let first = json::parse(text).ok().and_then(|body| body.get("errors")?.as_array()?.first().cloned());
+    let field = |name: &str| first.as_ref().and_then(|e| e.get(name)).map(JsonText::to_cell).unwrap_or_default();
     let (mut reason, content) = match &first {
         Some(_) => (field("reason"), field("content")),
         None => (String::new(), excerpt(text)),

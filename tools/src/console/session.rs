@@ -11,7 +11,7 @@ use super::batch::{batch_body, Transaction};
 use super::client::{encode_segment, Answer, Client, ClientOptions, Credentials, Method, Request};
 use super::command::{is_read_only_sql, parse_command, Command, DatabaseTarget, Format, Login};
 use super::error::ConsoleError;
-use super::json::Json;
+use super::json::{Json, JsonText};
 use super::servers::{parse_target, Server};
 use super::table::{ha_status_table, render_table, result_table, summary_line, DEFAULT_MAX_WIDTH};
 
@@ -222,8 +222,7 @@ impl Session {
     fn run_sql(&mut self, sql: String) -> Result<(), ConsoleError> {
         let db = self.require_database()?;
         let repeatable = is_read_only_sql(&sql);
-        let body =
-            Json::Object(vec![("command".into(), Json::String(sql)), ("parameters".into(), Json::Object(Vec::new()))]);
+        let body = serde_json::json!({"command": sql, "parameters": {}});
         let path = format!("/command/{}/sql", encode_segment(&db));
         let answer = self.send(Request { method: Method::Post, path, body: Some(body), repeatable })?;
         self.print_result(&answer.body, answer.elapsed.as_secs_f64())
@@ -277,8 +276,12 @@ impl Session {
         if self.settings.format == Format::Json {
             return self.print(&format!("{}\n", answer.body.to_pretty()));
         }
-        let names: Vec<String> =
-            answer.body.get("databases").and_then(Json::as_array).unwrap_or(&[]).iter().map(Json::to_cell).collect();
+        let names: Vec<String> = answer
+            .body
+            .get("databases")
+            .and_then(Json::as_array)
+            .map(|a| a.iter().map(JsonText::to_cell).collect())
+            .unwrap_or_default();
         let mut text = format!("Found {} database(s):\n", names.len());
         for name in names {
             text.push_str(&format!("  * {name}\n"));
@@ -398,15 +401,14 @@ impl Session {
             }
             None => Json::Null,
         };
-        let text_or_null = |v: Option<&str>| v.map_or(Json::Null, |v| Json::String(v.to_owned()));
         if self.settings.format == Format::Json {
-            let info = Json::Object(vec![
-                ("servers".into(), Json::Array(servers.into_iter().map(Json::String).collect())),
-                ("currentServer".into(), Json::String(current)),
-                ("user".into(), text_or_null(user.as_deref())),
-                ("database".into(), text_or_null(self.database.as_deref())),
-                ("databaseInfo".into(), database_info),
-            ]);
+            let info = serde_json::json!({
+                "servers": servers,
+                "currentServer": current,
+                "user": user,
+                "database": self.database,
+                "databaseInfo": database_info,
+            });
             return self.print(&format!("{}\n", info.to_pretty()));
         }
         let marked: Vec<String> =

@@ -15,7 +15,7 @@
 //! shows as `\n`) so a row stays on one line, and cells longer than the maximum width are cut
 //! with `...`. Widths count characters, not terminal columns.
 
-use super::json::Json;
+use super::json::{Json, JsonText};
 
 /// The widest a cell is by default, in characters.
 pub const DEFAULT_MAX_WIDTH: usize = 40;
@@ -140,14 +140,13 @@ pub fn ha_status_table(status: &Json, max_width: usize) -> String {
     let text = |value: Option<&Json>| value.map_or(String::new(), |v| cell_text(&v.to_cell(), max_width));
     let local = status.get("localNode").and_then(Json::as_str).unwrap_or("?");
     let cluster = status.get("clusterName").and_then(Json::as_str).unwrap_or("?");
-    let databases = status.get("databases").and_then(Json::as_object).unwrap_or(&[]);
-    let leader_of = |db: &str| {
-        databases.iter().find(|(name, _)| name == db).and_then(|(_, v)| v.get("leader")).and_then(Json::as_str)
-    };
+    let no_databases = serde_json::Map::new();
+    let databases = status.get("databases").and_then(Json::as_object).unwrap_or(&no_databases);
+    let leader_of = |db: &str| databases.get(db).and_then(|v| v.get("leader")).and_then(Json::as_str);
     let headers: Vec<String> =
         ["NODE", "ROLE", "HTTP", "REACHABLE", "DATABASE", "STATUS", "APPLIED LSN", "LEADER"].map(String::from).into();
     let mut rows = Vec::new();
-    for node in status.get("nodes").and_then(Json::as_array).unwrap_or(&[]) {
+    for node in status.get("nodes").and_then(Json::as_array).map(Vec::as_slice).unwrap_or(&[]) {
         let name = node.get("name").and_then(Json::as_str).unwrap_or("?");
         let shown_name = if name == local { format!("{name} (*)") } else { name.to_owned() };
         let node_cells = vec![
@@ -156,7 +155,7 @@ pub fn ha_status_table(status: &Json, max_width: usize) -> String {
             text(node.get("httpAddress")),
             text(node.get("reachable")),
         ];
-        let node_dbs = node.get("databases").and_then(Json::as_object).unwrap_or(&[]);
+        let node_dbs = node.get("databases").and_then(Json::as_object).unwrap_or(&no_databases);
         if node_dbs.is_empty() {
             rows.push(node_cells);
             continue;
@@ -177,7 +176,7 @@ pub fn ha_status_table(status: &Json, max_width: usize) -> String {
             None | Some(Json::Null) => "none".to_owned(),
             Some(leader) => leader.to_cell(),
         };
-        let quorum = info.get("writeQuorum").map_or("?".to_owned(), Json::to_cell);
+        let quorum = info.get("writeQuorum").map_or("?".to_owned(), JsonText::to_cell);
         out.push_str(&format!("Database '{db}': leader {leader}, write quorum {quorum}\n"));
     }
     out
@@ -189,7 +188,7 @@ mod tests {
     use super::*;
 
     fn items(text: &str) -> Vec<Json> {
-        Json::parse(text).unwrap().as_array().unwrap().to_vec()
+        crate::console::json::parse(text).unwrap().as_array().unwrap().to_vec()
     }
 
     fn render(text: &str, max_width: usize) -> String {
@@ -265,7 +264,7 @@ mod tests {
 
     #[test]
     fn ha_status_golden() {
-        let status = Json::parse(
+        let status = crate::console::json::parse(
             r#"{"localNode":"n1","clusterName":"prod","nodes":[
               {"name":"n1","role":"MASTER","httpAddress":"10.0.0.1:2480","clusterAddress":"10.0.0.1:2434",
                "reachable":true,"databases":{"demo":{"status":"ONLINE","appliedLsn":120},"logs":{"status":"ONLINE","appliedLsn":7}}},
