@@ -247,6 +247,7 @@ impl Cluster {
     }
 
     /// Reads the record at `position`, if live.
+    #[inline]
     pub fn get(&self, position: u64) -> Result<Option<StoredRecord>> {
         Ok(self.get_ref(position)?.map(|(version, body)| StoredRecord { version, body: body.into_owned() }))
     }
@@ -254,6 +255,7 @@ impl Cluster {
     /// The version and body of the record at `position`, if live, without copying the body
     /// when it lies whole in its cell (the common case): the hot read paths (link-bag
     /// updates, neighbour listing, kind checks) only look at the bytes.
+    #[inline]
     pub fn get_ref(&self, position: u64) -> Result<Option<(u32, Cow<'_, [u8]>)>> {
         let e = self.entry(position)?;
         if e.state != PositionState::Live {

@@ -758,7 +758,8 @@ impl<'a> Snapshot<'a> {
             if direction.is_some_and(|d| d != dir) {
                 continue;
             }
-            let want = |label: &str| labels.is_empty() || labels.iter().any(|l| self.st.schema.is_subclass_of(label, l));
+            let want =
+                |label: &str| labels.is_empty() || labels.iter().any(|l| self.st.schema.is_subclass_of(label, l));
             crate::record::links_into(&body, dir, want, &mut out)
                 .map_err(|e| Error::corrupt(&self.st.dir, None, format!("vertex {rid}: {e}")))?;
         }

@@ -788,7 +788,8 @@ mod tests {
         let (e, o) = (Rid::new(11, 300), Rid::new(9, -7));
         for start in [vec![], bags.clone()] {
             let body = encode_body(RecordKind::Vertex, &start, &fields);
-            for (dir, label) in [(Direction::Out, "followed_by"), (Direction::In, "followed_by"), (Direction::Out, "x")] {
+            for (dir, label) in [(Direction::Out, "followed_by"), (Direction::In, "followed_by"), (Direction::Out, "x")]
+            {
                 let got = with_link_added(&body, dir, label, e, o).unwrap().unwrap();
                 let mut want = start.clone();
                 match want.iter_mut().find(|b| b.direction == dir && b.label == label) {
@@ -808,8 +809,16 @@ mod tests {
     #[test]
     fn links_are_listed_as_decoded_bags_list_them() {
         let (mut bags, fields) = sample();
-        bags.push(LinkBag { direction: Direction::In, label: "x".into(), links: vec![(Rid::new(1, 2), Rid::new(3, 4))] });
-        bags.push(LinkBag { direction: Direction::Out, label: "y".into(), links: vec![(Rid::new(5, 6), Rid::new(7, 8))] });
+        bags.push(LinkBag {
+            direction: Direction::In,
+            label: "x".into(),
+            links: vec![(Rid::new(1, 2), Rid::new(3, 4))],
+        });
+        bags.push(LinkBag {
+            direction: Direction::Out,
+            label: "y".into(),
+            links: vec![(Rid::new(5, 6), Rid::new(7, 8))],
+        });
         let body = encode_body(RecordKind::Vertex, &bags, &fields);
         for dir in [Direction::Out, Direction::In] {
             for only in [None, Some("y")] {
