@@ -4,9 +4,8 @@
 //! printed exactly once), the demo database and `--no-demo`; and the README's run command.
 //!
 //! The prompt is tested through a pseudo-terminal made by `script` (util-linux); without
-//! `script` that test says so and passes. The README test is `#[ignore]`d: its command
-//! builds the server the way the README says (a release build takes minutes here); run it
-//! with `cargo test -p basalt-tests --test server_first_run -- --ignored`.
+//! `script` that test says so and passes. The README test runs the README's run command
+//! as written (`cargo run` of the debug server, which `cargo test --workspace` has built).
 
 use std::path::Path;
 use std::time::Duration;
@@ -297,7 +296,6 @@ fn readme_query_path(readme: &str) -> Option<String> {
 }
 
 #[test]
-#[ignore = "runs the README's run command as written (a release build: minutes); run with --ignored"]
 fn the_readme_run_command_serves_the_demo_database() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
     let readme_path = std::env::var_os("BASALT_README").map(Into::into).unwrap_or(workspace.join("README.md"));
