@@ -11,13 +11,9 @@ fn graph_example_2() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/grateful-dead/graph-example-2.xml")
 }
 
-/// The shared TinkerPop 3 file: `$BASALT_SHARED_DATA/grateful-dead/grateful-dead.xml`, by
-/// default in `shared/data` beside the repository (where CI and the workplace keep it).
+/// `data/grateful-dead/grateful-dead.xml` in the repository (TinkerPop 3 names).
 fn grateful_dead_tinkerpop3() -> PathBuf {
-    let data = std::env::var_os("BASALT_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    data.join("grateful-dead/grateful-dead.xml")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/grateful-dead/grateful-dead.xml")
 }
 
 /// `tests/data/grateful-dead/expected.json`.
@@ -177,7 +173,7 @@ fn item_order_reproduces_orientdb_rids() {
 #[test]
 fn grateful_dead_tinkerpop3_file_has_labels_and_the_same_graph() {
     let path = grateful_dead_tinkerpop3();
-    assert!(path.exists(), "{} is missing; set BASALT_SHARED_DATA to the shared data folder", path.display());
+    assert!(path.exists(), "{} is missing", path.display());
     let (vertices, edges, position) = read_all(&path);
     assert_eq!(position, std::fs::metadata(&path).unwrap().len());
     assert_eq!(vertices.len(), 808);
