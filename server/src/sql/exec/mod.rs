@@ -394,7 +394,6 @@ impl Script<'_> {
         let mut attempt = 0;
         loop {
             let planned = self.with_env(plan)?;
-            write::check_storable(&planned.ops)?;
             if let Some(open) = &mut self.tx {
                 let temps = apply(&mut open.tx, &planned.ops);
                 open.schema_changed |= planned.ops.iter().any(|o| matches!(o, Op::Schema(_)));

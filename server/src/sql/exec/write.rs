@@ -106,37 +106,6 @@ pub(crate) struct Planned {
     pub output: Output,
 }
 
-/// How deep a value nests lists, maps and documents (a scalar: 0), as the engine counts it.
-fn nesting(v: &Value) -> usize {
-    let below = |items: &mut dyn Iterator<Item = &Value>| items.map(|i| 1 + nesting(i)).max().unwrap_or(0);
-    match v {
-        Value::List(items) | Value::Set(items) => below(&mut items.iter()),
-        Value::Map(m) => below(&mut m.values()),
-        Value::Embedded(d) => below(&mut d.iter().map(|(_, i)| i)),
-        _ => 0,
-    }
-}
-
-/// Refuses fields the engine could not store: values nested deeper than
-/// [`basalt_engine::record::MAX_NESTING`] (the engine would find it only when applying).
-pub(crate) fn check_storable(ops: &[Op]) -> Res<()> {
-    for op in ops {
-        let fields = match op {
-            Op::Create { fields, .. } | Op::CreateEdge { fields, .. } | Op::Update { fields, .. } => fields,
-            Op::Delete { .. } | Op::Schema(_) => continue,
-        };
-        for (name, v) in fields.iter() {
-            if nesting(v) > basalt_engine::record::MAX_NESTING {
-                return Err(QueryError::Invalid(format!(
-                    "field '{name}' nests lists and maps deeper than {} levels",
-                    basalt_engine::record::MAX_NESTING
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A record's own fields (a vertex's link bags are not fields).
 fn fields_of(r: &Record) -> Res<Document> {
     r.fields().map_err(|e| decode_error(r.rid, e))
