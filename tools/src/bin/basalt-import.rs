@@ -31,7 +31,7 @@ struct Args {
     /// The database directory.
     #[arg(long, conflicts_with_all = ["home", "database"], required_unless_present = "database")]
     db: Option<PathBuf>,
-    /// A server home: the database is <home>/databases/<database>.
+    /// A server home: the database is HOME/databases/DATABASE.
     #[arg(long, requires = "database")]
     home: Option<PathBuf>,
     /// The database name in --home.
