@@ -17,47 +17,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use basalt_tests::crash::{run_child, Ack};
-use basalt_wal::{DiskStorage, Kind, LogId, Lsn, Wal, WalOptions};
+use basalt_tests::wal_crash::{parse_payload, payload, LOG, SEGMENT_BYTES_MAX};
+use basalt_wal::{DiskStorage, Kind, Lsn, Wal, WalOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// Must match `wal-crash-child`.
-const LOG: LogId = LogId(0xC4A5_4C4A_5400);
-/// Must match `wal-crash-child`.
-const SEGMENT_BYTES_MAX: u64 = 64 << 10;
 /// Appending threads in the child.
 const CHILD_THREADS: u64 = 8;
 /// How long the child may take to open the log before the round fails.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Kind of the entries this test appends between rounds.
 const PARENT_KIND: Kind = Kind(200);
-
-/// Same as `payload` in `wal-crash-child`; the two must agree.
-fn payload(round: u64, thread: u64, counter: u64) -> Vec<u8> {
-    let mut out = format!("round {round} thread {thread} counter {counter};").into_bytes();
-    let mut x =
-        round.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (thread << 48) ^ counter.wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    // Now and then a large entry, so a batch spans pages and a kill can land inside its write.
-    let filler = if x.is_multiple_of(16) { 4096 + (x >> 8) % 16384 } else { x % 373 } as usize;
-    for _ in 0..filler {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.push((x >> 24) as u8);
-    }
-    out
-}
-
-/// Parses the `round R thread T counter C;` prefix of a child's payload.
-fn parse_payload(bytes: &[u8]) -> Option<(u64, u64, u64)> {
-    let end = bytes.iter().position(|b| *b == b';')?;
-    let text = std::str::from_utf8(&bytes[..end]).ok()?;
-    let words: Vec<&str> = text.split(' ').collect();
-    match words[..] {
-        ["round", r, "thread", t, "counter", c] => Some((r.parse().ok()?, t.parse().ok()?, c.parse().ok()?)),
-        _ => None,
-    }
-}
 
 fn options() -> WalOptions {
     WalOptions { segment_bytes_max: SEGMENT_BYTES_MAX, ..WalOptions::new(LOG) }

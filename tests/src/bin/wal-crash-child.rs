@@ -15,33 +15,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use basalt_wal::{DiskStorage, Kind, LogId, Wal, WalOptions};
+use basalt_tests::wal_crash::{payload, LOG, SEGMENT_BYTES_MAX};
+use basalt_wal::{DiskStorage, Kind, Wal, WalOptions};
 
-/// The log id the test uses too.
-const LOG: LogId = LogId(0xC4A5_4C4A_5400);
-/// Small segments, so rolls (segment creation, sealing) happen while the child is killed.
-const SEGMENT_BYTES_MAX: u64 = 64 << 10;
 /// A child the test forgot still stops, and does not fill the disk.
 const RUN_SECONDS_MAX: u64 = 60;
-
-/// The payload of `counter`-th entry of `thread` in `round`: a readable prefix naming all
-/// three, then filler bytes from a small generator seeded by them; mostly under 400 bytes,
-/// one in 16 between 4 and 20 KiB.
-/// `tests/tests/wal_crash.rs` has the same function; the two must agree.
-fn payload(round: u64, thread: u64, counter: u64) -> Vec<u8> {
-    let mut out = format!("round {round} thread {thread} counter {counter};").into_bytes();
-    let mut x =
-        round.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (thread << 48) ^ counter.wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    // Now and then a large entry, so a batch spans pages and a kill can land inside its write.
-    let filler = if x.is_multiple_of(16) { 4096 + (x >> 8) % 16384 } else { x % 373 } as usize;
-    for _ in 0..filler {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.push((x >> 24) as u8);
-    }
-    out
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
