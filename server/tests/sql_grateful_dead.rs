@@ -171,31 +171,6 @@ fn every_fact_of_expected_json_holds_through_sql() {
 }
 
 #[test]
-fn depth_first_traverse_finds_what_expected_py_says() {
-    // expected.py's note on DARK STAR: DEPTH_FIRST with MAXDEPTH 2 expands a vertex only where
-    // it is first reached, and finds 130 vertices (start excluded) with edges in file order.
-    let dir = tempfile::tempdir().unwrap();
-    let (db, _) = Database::create(dir.path(), Options::default()).unwrap();
-    let file = std::fs::File::open(root().join("data/grateful-dead/graph-example-2.xml")).unwrap();
-    let reader = GraphmlReader::new(std::io::BufReader::new(file), "graph-example-2.xml");
-    load(&db, reader, LoadOptions { batch: 1000, ..LoadOptions::default() }, |_| {}).unwrap();
-    let text = std::fs::read_to_string(root().join("tests/data/grateful-dead/expected.json")).unwrap();
-    let expected: Json = serde_json::from_str(&text).unwrap();
-    let how = expected["songs"]["DARK STAR"]["traverse_depth_2_without_start"]["how"].as_str().unwrap();
-    assert!(how.contains("130 with edges followed in file order"), "{how}");
-    let sql = "SELECT count(*) FROM (TRAVERSE out('followed_by') FROM #9:164 MAXDEPTH 2) WHERE $depth > 0";
-    let req = QueryRequest {
-        text: sql.into(),
-        params: Params::default(),
-        access: Access::Read,
-        limit: None,
-        transaction: false,
-    };
-    let rows = run(&db, &req).unwrap();
-    assert_eq!(single(&rows[0]).unwrap(), Json::from(130));
-}
-
-#[test]
 fn the_comparison_catches_wrong_answers() {
     let row = |j: Json| vec![j];
     let sql = "SELECT count(*) FROM V";

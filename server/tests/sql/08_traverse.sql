@@ -1,4 +1,8 @@
 -- TRAVERSE: fields and graph functions, MAXDEPTH, WHILE with $depth, both strategies.
+-- Expected order and depths follow OrientDB's executor, DepthFirstTraverseStep.java and
+-- BreadthFirstTraverseStep.java (core/src/main/java/com/orientechnologies/orient/core/sql/executor/):
+-- a record is marked traversed when it is discovered; depth first expands the last-discovered
+-- record next, so from a (a->b, a->c) it walks a, c, e, b, d.
 CREATE CLASS N EXTENDS V;
 CREATE CLASS Next EXTENDS E;
 CREATE VERTEX N SET name = 'a';
@@ -19,8 +23,7 @@ SELECT name, $depth AS depth FROM (TRAVERSE out('Next') FROM #11:0)
 
 SELECT name, $depth AS depth FROM (TRAVERSE out('Next') FROM #11:0 MAXDEPTH 1)
 
--- Depth first reaches c first at depth 3 (a, b, d, c) and does not expand it there, so it misses e;
--- breadth first reaches c at depth 1 and e at depth 2.
+-- Both strategies discover b and c at depth 1 (when a is expanded), so both reach d and e at depth 2.
 SELECT name, $depth AS depth FROM (TRAVERSE out('Next') FROM #11:0 MAXDEPTH 3 STRATEGY DEPTH_FIRST)
 
 SELECT name, $depth AS depth FROM (TRAVERSE out('Next') FROM #11:0 MAXDEPTH 3 STRATEGY BREADTH_FIRST)

@@ -185,21 +185,38 @@ def within_two_hops(g, start):
     return (first | second) - {start}
 
 
-def depth_first_traverse(g, start, max_depth):
-    """OrientDB's default TRAVERSE: depth-first, a record is expanded only the first time it
-    is reached (even if that was at a greater depth), edges in file order."""
-    seen = set()
-
-    def visit(vid, depth):
-        if vid in seen:
-            return
-        seen.add(vid)
-        if depth < max_depth:
-            for target in g.out[("followed_by", vid)]:
-                visit(target, depth + 1)
-
-    visit(start, 0)
+def within_depth(g, start, max_depth):
+    """Vertices at distance 1 to max_depth over followed_by, excluding the start."""
+    seen = {start}
+    frontier = [start]
+    for _ in range(max_depth):
+        frontier = [t for v in frontier for t in g.out[("followed_by", v)] if t not in seen]
+        seen.update(frontier)
     return seen - {start}
+
+
+def depth_first_traverse(g, start, max_depth=None, while_max_depth=None):
+    """OrientDB's default TRAVERSE (DEPTH_FIRST), as its executor does it
+    (core/src/main/java/com/orientechnologies/orient/core/sql/executor/DepthFirstTraverseStep.java):
+    a list of entry points whose head is expanded next; the records an expanded record leads
+    to are put at the head one by one (so the last found is expanded first), and each is
+    marked traversed when it is discovered, not when it is expanded. MAXDEPTH stops expansion
+    (`max_depth`); a WHILE condition (`$depth <= while_max_depth`) is tested where a record is
+    discovered, and a record failing it is marked traversed all the same, so it is never
+    reached again by another path. Returns the vertices returned, start excluded."""
+    returned = set()
+    seen = {start}
+    entry = [(start, 0)]
+    while entry:
+        vid, depth = entry.pop(0)
+        returned.add(vid)
+        if max_depth is None or depth < max_depth:
+            for target in g.out[("followed_by", vid)]:
+                if target not in seen:
+                    seen.add(target)
+                    if while_max_depth is None or depth + 1 <= while_max_depth:
+                        entry.insert(0, (target, depth + 1))
+    return returned - {start}
 
 
 def song_facts(g, name):
@@ -210,9 +227,8 @@ def song_facts(g, name):
     within = within_two_hops(g, vid)
     how_traverse = "distinct vertices at distance 1 or 2, start excluded (breadth-first order makes depth exact)"
     depth_first = depth_first_traverse(g, vid, 2)
-    if depth_first != within:
-        how_traverse += ("; the default DEPTH_FIRST strategy expands a vertex only where first reached, so "
-                         "it finds fewer: %d with edges followed in file order" % len(depth_first))
+    how_depth_first = ("OrientDB's DepthFirstTraverseStep marks a record traversed when it is discovered, so "
+                       "MAXDEPTH 2 reaches every vertex within two hops, as breadth first does")
     return {
         "rid": fact("SELECT @rid " + where, g.rid[vid]),
         "performances": fact("SELECT performances " + where, g.props[vid].get("performances")),
@@ -235,6 +251,25 @@ def song_facts(g, name):
             "SELECT count(*) FROM (TRAVERSE out('followed_by') FROM (SELECT %s) MAXDEPTH 2 "
             "STRATEGY BREADTH_FIRST) WHERE $depth > 0" % where,
             len(within), how_traverse),
+        "traverse_depth_2_depth_first_without_start": fact(
+            "SELECT count(*) FROM (TRAVERSE out('followed_by') FROM (SELECT %s) MAXDEPTH 2) "
+            "WHERE $depth > 0" % where,
+            len(depth_first), how_depth_first),
+        "traverse_while_depth_2_without_start": fact(
+            "SELECT count(*) FROM (TRAVERSE out('followed_by') FROM (SELECT %s) WHILE $depth <= 2) "
+            "WHERE $depth > 0" % where,
+            len(depth_first_traverse(g, vid, while_max_depth=2)),
+            "WHILE is tested where a record is discovered, with its $depth, and a record failing it is "
+            "marked traversed all the same (DepthFirstTraverseStep.tryAddEntryPoint): the vertices two hops "
+            "away that were first discovered at depth 3, under a sibling expanded before, are lost, so "
+            "this is fewer than with MAXDEPTH 2 (edges followed in file order)"),
+        "traverse_depth_3_depth_first_without_start": fact(
+            "SELECT count(*) FROM (TRAVERSE out('followed_by') FROM (SELECT %s) MAXDEPTH 3) "
+            "WHERE $depth > 0" % where,
+            len(depth_first_traverse(g, vid, 3)),
+            "depth first, edges followed in file order (the order of the vertex's out_followed_by bag): "
+            "a vertex two hops away can be discovered first at depth 3, under a sibling expanded before, "
+            "and is then not expanded, so this is fewer than breadth first's %d" % len(within_depth(g, vid, 3))),
     }
 
 

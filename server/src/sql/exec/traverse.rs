@@ -3,10 +3,13 @@
 //! first, each record once, the start records included at depth 0.
 //!
 //! `MAXDEPTH n` stops expanding at depth n; `WHILE cond` is evaluated on every record
-//! reached (with `$depth`): a record failing it is neither returned nor expanded. Depth
-//! first expands a record only where it is first reached, so with MAXDEPTH it can return
-//! fewer records than breadth first, whose depths are the shortest distances. Both walk an
-//! explicit stack or queue: no recursion, whatever the graph.
+//! reached (with `$depth`): a record failing it is neither returned nor expanded. Both
+//! strategies follow OrientDB's executor (`core/src/main/java/com/orientechnologies/orient/
+//! core/sql/executor/DepthFirstTraverseStep.java` and `BreadthFirstTraverseStep.java`): a
+//! record is marked traversed when it is discovered, so every child of an expanded record
+//! is taken at the depth below it, and `MAXDEPTH 2` reaches every record within two hops
+//! with either strategy. They differ in order: depth first expands the last-discovered
+//! record next. Both walk an explicit list or queue: no recursion, whatever the graph.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -17,6 +20,10 @@ use super::plan::for_each_source;
 use super::rows::{Data, Res, Row};
 use super::select::{int_arg, limit_of};
 use super::MAX_RESULT_ROWS;
+
+/// How many start records depth first takes onto its list at a time (OrientDB's
+/// `DepthFirstTraverseStep.fetchNextEntryPoints` takes "a max batch of 100").
+const DEPTH_FIRST_ROOT_BATCH: usize = 100;
 use crate::query::QueryError;
 use crate::sql::ast::{Projection, TraverseStatement, TraverseStrategy};
 
@@ -122,35 +129,40 @@ pub(crate) fn traverse(
             }
         }
         TraverseStrategy::DepthFirst => {
-            // Frames of (children, next child, their depth): the recursion, unrolled.
-            let mut stack: Vec<(Vec<Rid>, usize, u32)> = Vec::new();
-            'roots: for r in roots {
-                if !visited.insert(r) {
-                    continue;
-                }
-                let mut pending = Some((r, 0u32));
-                loop {
-                    if let Some((rid, depth)) = pending.take() {
-                        if let Some(row) = admit(rid, depth)? {
-                            let next =
-                                if expands(depth) { children(env, &base, &row, &t.projections)? } else { Vec::new() };
-                            if !push(&mut out, row)? {
-                                break 'roots;
-                            }
-                            if !next.is_empty() {
-                                stack.push((next, 0, depth + 1));
+            // OrientDB's DepthFirstTraverseStep: the entry points are a list whose head is
+            // expanded next. Start records go to its end, in batches of at most
+            // DEPTH_FIRST_ROOT_BATCH taken while it is empty; the records a record leads to
+            // go to its head, one by one, so the last one found is expanded first. A record
+            // counts as traversed when it is *discovered* (put on the list, or refused there
+            // by WHILE), not when it is expanded, so no record is reached twice.
+            let mut entry: VecDeque<Row> = VecDeque::new();
+            let mut roots = roots.into_iter().peekable();
+            'walk: loop {
+                if entry.is_empty() {
+                    if roots.peek().is_none() {
+                        break;
+                    }
+                    while entry.len() < DEPTH_FIRST_ROOT_BATCH {
+                        let Some(r) = roots.next() else { break };
+                        if visited.insert(r) {
+                            if let Some(row) = admit(r, 0)? {
+                                entry.push_back(row);
                             }
                         }
                     }
-                    let Some((kids, at, depth)) = stack.last_mut() else { break };
-                    if *at < kids.len() {
-                        let c = kids[*at];
-                        *at += 1;
-                        if visited.insert(c) {
-                            pending = Some((c, *depth));
+                    continue;
+                }
+                let Some(row) = entry.pop_front() else { break };
+                let depth = row.depth.unwrap_or(0);
+                let next = if expands(depth) { children(env, &base, &row, &t.projections)? } else { Vec::new() };
+                if !push(&mut out, row)? {
+                    break 'walk;
+                }
+                for c in next {
+                    if visited.insert(c) {
+                        if let Some(child) = admit(c, depth + 1)? {
+                            entry.push_front(child);
                         }
-                    } else {
-                        stack.pop();
                     }
                 }
             }
