@@ -467,6 +467,11 @@ fn match_forms() {
             "MATCH {class: V, as: a}.out('x'){as: b, while: ($depth < 3), maxDepth: 5, where: (x = 1)}, {as: a}.inE('x').outV(){as: c}, NOT {as: a}.out('y'){as: b} RETURN DISTINCT a, $paths ORDER BY a LIMIT 10",
         ),
         ("MATCH {rid: #9:1, as: a} RETURN a", "MATCH {rid: #9:1, as: a} RETURN a"),
+        // OrientSQL.jjt reads `--` as DECR, so `-->`, `<--` and `--` are arrows with no label.
+        (
+            "MATCH {as: a}-->{as: b}<--{as: c}--{as: d} <-- {as: e} RETURN a",
+            "MATCH {as: a}.out(){as: b}.in(){as: c}.both(){as: d}.in(){as: e} RETURN a",
+        ),
         ("MATCH {CLASS: 'V', AS: a, depthAlias: d, pathAlias: p} RETURN a, $elements, $pathElements", "MATCH {class: V, as: a, depthAlias: d, pathAlias: p} RETURN a, $elements, $pathElements"),
         ("MATCH {as: a} RETURN a.name AS n GROUP BY n ORDER BY n DESC SKIP 1 LIMIT 2", "MATCH {as: a} RETURN a.name AS n GROUP BY n ORDER BY n DESC SKIP 1 LIMIT 2"),
         ("MATCH {as: a}.both(){} RETURN a", "MATCH {as: a}.both() RETURN a"),

@@ -233,6 +233,15 @@ impl<'a> Lexer<'a> {
         Token { kind, span: start, end: self.pos, end_line: self.line }
     }
 
+    /// Whether the `--` here is part of a MATCH arrow rather than a line comment: OrientDB's
+    /// grammar (`OrientSQL.jjt`, `OutPathItem`/`InPathItem`/`BothPathItem`) has no `--`
+    /// comments and reads `-->`, `<--` and `--` between node filters as arrows with no edge
+    /// label. So `--` right after `<`, or right before `>` or `{`, is two minus signs.
+    fn is_match_arrow(&self) -> bool {
+        let before = self.src[..self.pos].chars().next_back();
+        before == Some('<') || matches!(self.peek_char_at(2), Some('>') | Some('{'))
+    }
+
     /// Skips whitespace and comments; an unterminated block comment is an error.
     fn skip_trivia(&mut self) -> Result<(), Token> {
         loop {
@@ -240,7 +249,7 @@ impl<'a> Lexer<'a> {
                 (Some(c), _) if c.is_whitespace() => {
                     self.bump();
                 }
-                (Some('-'), Some('-')) => {
+                (Some('-'), Some('-')) if !self.is_match_arrow() => {
                     while let Some(c) = self.bump() {
                         if c == '\n' {
                             break;

@@ -22,6 +22,13 @@ MATCH {class: Person, as: p}-Knows->{as: f}-LivesIn->{class: City, where: (name 
 
 MATCH {class: Person, as: a}.out('Knows'){as: b}.out('Knows'){as: c} RETURN a.name, b.name, c.name ORDER BY b.name
 
+-- Arrows without a label (OrientSQL.jjt OutPathItem/InPathItem/BothPathItem: `-->` is out(), `<--` in(), `--` both()).
+MATCH {class: Person, as: p, where: (name = 'bob')}-->{as: x} RETURN x.name AS x ORDER BY x
+
+MATCH {class: Person, as: p, where: (name = 'dee')}<--{as: x} RETURN x.name AS x ORDER BY x
+
+MATCH {class: Person, as: p, where: (name = 'bob')}--{as: x} RETURN x.name AS x ORDER BY x
+
 -- Two patterns joined on an alias; a step back through in().
 MATCH {class: Person, as: p}.out('LivesIn'){as: city}, {as: p}.in('Knows'){as: fan, where: (age > 30)} RETURN p.name AS p, city.name AS city, fan.name AS fan ORDER BY p
 

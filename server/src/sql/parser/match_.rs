@@ -2,7 +2,9 @@
 //!
 //! Steps are `.fn(args)` (any function: `out`, `inE`, `outV`, `both`, ...) optionally
 //! followed by a filter, or the arrows `-L->`, `<-L-`, `-L-` (always followed by a filter),
-//! which are normalised to `out('L')`, `in('L')`, `both('L')`.
+//! which are normalised to `out('L')`, `in('L')`, `both('L')`, and their unlabelled forms
+//! `-->`, `<--`, `--` (`out()`, `in()`, `both()`), as in OrientDB's `OutPathItem`,
+//! `InPathItem` and `BothPathItem` (`core/src/main/grammar/OrientSQL.jjt`).
 
 use super::super::ast::{
     Expr, FunctionCall, Ident, MatchFilter, MatchFilterItem, MatchPattern, MatchStatement, MatchStep, Span,
@@ -69,16 +71,26 @@ impl Parser<'_> {
             }
             TokenKind::Minus => {
                 self.advance();
-                let label = self.parse_ident("an edge label")?;
-                self.expect(TokenKind::Minus)?;
+                let label = if self.eat(TokenKind::Minus) {
+                    None
+                } else {
+                    let label = self.parse_ident("an edge label")?;
+                    self.expect(TokenKind::Minus)?;
+                    Some(label)
+                };
                 let direction = if self.eat(TokenKind::Gt) { "out" } else { "both" };
                 Ok(Some(self.arrow_step(direction, token.span, label)?))
             }
             TokenKind::Lt => {
                 self.advance();
                 self.expect(TokenKind::Minus)?;
-                let label = self.parse_ident("an edge label")?;
-                self.expect(TokenKind::Minus)?;
+                let label = if self.eat(TokenKind::Minus) {
+                    None
+                } else {
+                    let label = self.parse_ident("an edge label")?;
+                    self.expect(TokenKind::Minus)?;
+                    Some(label)
+                };
                 Ok(Some(self.arrow_step("in", token.span, label)?))
             }
             _ => {
@@ -90,10 +102,11 @@ impl Parser<'_> {
         }
     }
 
-    /// An arrow step normalised to `direction('label')`, with its mandatory filter.
-    fn arrow_step(&mut self, direction: &str, span: Span, label: Ident) -> Result<MatchStep> {
-        let traversal =
-            FunctionCall { name: Ident { name: direction.to_string(), span }, args: vec![Expr::string(label.name)] };
+    /// An arrow step normalised to `direction('label')` (or `direction()` without a label),
+    /// with its mandatory filter.
+    fn arrow_step(&mut self, direction: &str, span: Span, label: Option<Ident>) -> Result<MatchStep> {
+        let args = label.map(|l| vec![Expr::string(l.name)]).unwrap_or_default();
+        let traversal = FunctionCall { name: Ident { name: direction.to_string(), span }, args };
         let filter = self.parse_match_filter()?;
         Ok(MatchStep { traversal, filter })
     }
