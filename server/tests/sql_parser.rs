@@ -340,6 +340,11 @@ fn update_forms() {
             "UPDATE V SET a = 1, b = 2 INCREMENT c = 1 REMOVE d, e = 3 ADD f = 4 PUT g = 'k', 'v' UPSERT RETURN AFTER @rid WHERE x = 1 LIMIT 1 TIMEOUT 100",
         ),
         ("UPDATE #9:1 MERGE {\"a\": 1}", "UPDATE #9:1 MERGE {\"a\": 1}"),
+        // OUpdateItem's compound operators compute `field op (value)`.
+        (
+            "UPDATE V SET a += 1, b -= x - 1, c *= 2, d /= 3 + 1",
+            "UPDATE V SET a = a + 1, b = b - (x - 1), c = c * 2, d = d / (3 + 1)",
+        ),
         ("UPDATE V CONTENT {\"a\": 1} RETURN BEFORE WHERE a = 1", "UPDATE V CONTENT {\"a\": 1} RETURN BEFORE WHERE a = 1"),
         ("UPDATE V SET a = 1 RETURN AFTER $current.name", "UPDATE V SET a = 1 RETURN AFTER $current.name"),
         ("UPDATE cluster:x SET a = 1", "UPDATE cluster:x SET a = 1"),

@@ -146,11 +146,23 @@ fn is_small_int(v: &Value) -> bool {
     matches!(v, Value::Byte(_) | Value::Short(_) | Value::Int(_))
 }
 
-/// `+ - * / %` with OrientDB's typing: integers stay integers (INTEGER while they fit),
-/// any float makes a DOUBLE, `+` with a string concatenates, datetimes move by milliseconds.
+/// `+ - * / %` as OrientDB's `OMathExpression.Operator` computes them
+/// (`core/src/main/java/com/orientechnologies/orient/core/sql/parser/OMathExpression.java`):
+/// - nulls: `+` returns the other operand (null only when both are); `-` returns the left
+///   number for `n - null` and `0 - n` for `null - n`; `*`, `/` and `%` with a null are null;
+/// - integers stay integers (INTEGER while they fit, else LONG), a FLOAT with integers gives
+///   a FLOAT, a DOUBLE anywhere gives a DOUBLE; `/` of two integers is exact when it divides
+///   evenly and a DOUBLE otherwise (`7 / 2` is `3.5`);
+/// - `+` with a string concatenates; datetimes move by milliseconds.
 pub(crate) fn arithmetic(op: ArithmeticOp, l: Value, r: Value, e: &Expr) -> Res<Value> {
-    if l.is_null() || r.is_null() {
-        return Ok(Value::Null);
+    match (op, l.is_null(), r.is_null()) {
+        (_, true, true) => return Ok(Value::Null),
+        (ArithmeticOp::Add, true, false) => return Ok(r),
+        (ArithmeticOp::Add, false, true) => return Ok(l),
+        (ArithmeticOp::Sub, false, true) if l.is_number() => return Ok(l),
+        (ArithmeticOp::Sub, true, false) if r.is_number() => return arithmetic(op, Value::Int(0), r, e),
+        (_, true, _) | (_, _, true) => return Ok(Value::Null),
+        _ => {}
     }
     if op == ArithmeticOp::Add && (matches!(l, Value::String(_)) || matches!(r, Value::String(_))) {
         return Ok(Value::String(format!("{}{}", value_text(&l), value_text(&r))));
@@ -185,16 +197,18 @@ pub(crate) fn arithmetic(op: ArithmeticOp, l: Value, r: Value, e: &Expr) -> Res<
         return Err(fail("arithmetic needs numbers"));
     }
     if let (Some(a), Some(b)) = (l.as_i64(), r.as_i64()) {
+        let small = is_small_int(&l) && is_small_int(&r);
         let v = match op {
             ArithmeticOp::Add => a.checked_add(b),
             ArithmeticOp::Sub => a.checked_sub(b),
             ArithmeticOp::Mul => a.checked_mul(b),
             ArithmeticOp::Div | ArithmeticOp::Mod if b == 0 => return Err(fail("division by zero")),
+            ArithmeticOp::Div if a.checked_rem(b) != Some(0) => return Ok(Value::Double(a as f64 / b as f64)),
             ArithmeticOp::Div => a.checked_div(b),
             ArithmeticOp::Mod => a.checked_rem(b),
         };
         let v = v.ok_or_else(|| fail("the result does not fit a LONG"))?;
-        return Ok(if is_small_int(&l) && is_small_int(&r) { int_value(v) } else { Value::Long(v) });
+        return Ok(if small { int_value(v) } else { Value::Long(v) });
     }
     let (a, b) = (l.as_f64().unwrap_or(f64::NAN), r.as_f64().unwrap_or(f64::NAN));
     let v = match op {
@@ -205,7 +219,8 @@ pub(crate) fn arithmetic(op: ArithmeticOp, l: Value, r: Value, e: &Expr) -> Res<
         ArithmeticOp::Div => a / b,
         ArithmeticOp::Mod => a % b,
     };
-    Ok(Value::Double(v))
+    let double = matches!(l, Value::Double(_)) || matches!(r, Value::Double(_));
+    Ok(if double { Value::Double(v) } else { Value::Float(v as f32) })
 }
 
 /// SQL LIKE: `%` matches any run of characters, `_` and `?` one character, `\` escapes the

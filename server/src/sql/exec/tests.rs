@@ -54,7 +54,12 @@ fn comparisons_convert_like_orientdb() {
 fn arithmetic_keeps_orientdb_types() {
     let e = Expr::integer(0);
     assert_eq!(arithmetic(ArithmeticOp::Add, Value::Int(2), Value::Int(3), &e).unwrap(), Value::Int(5));
-    assert_eq!(arithmetic(ArithmeticOp::Div, Value::Int(7), Value::Int(2), &e).unwrap(), Value::Int(3));
+    // OMathExpression.Operator.SLASH: exact when it divides evenly, else a DOUBLE.
+    assert_eq!(arithmetic(ArithmeticOp::Div, Value::Int(6), Value::Int(2), &e).unwrap(), Value::Int(3));
+    assert_eq!(arithmetic(ArithmeticOp::Div, Value::Int(7), Value::Int(2), &e).unwrap(), Value::Double(3.5));
+    assert_eq!(arithmetic(ArithmeticOp::Div, Value::Long(-7), Value::Int(2), &e).unwrap(), Value::Double(-3.5));
+    // OMathExpressionTest.testTypes: FLOAT with an integer stays FLOAT.
+    assert_eq!(arithmetic(ArithmeticOp::Mul, Value::Float(1.5), Value::Int(2), &e).unwrap(), Value::Float(3.0));
     assert_eq!(arithmetic(ArithmeticOp::Div, Value::Double(7.0), Value::Int(2), &e).unwrap(), Value::Double(3.5));
     assert_eq!(
         arithmetic(ArithmeticOp::Mul, Value::Int(i32::MAX), Value::Int(2), &e).unwrap(),
@@ -67,7 +72,18 @@ fn arithmetic_keeps_orientdb_types() {
         arithmetic(ArithmeticOp::Add, Value::String("a".into()), Value::Int(1), &e).unwrap(),
         Value::String("a1".into())
     );
-    assert_eq!(arithmetic(ArithmeticOp::Add, Value::Null, Value::Int(1), &e).unwrap(), Value::Null);
+    // OMathExpression.Operator's null rules.
+    assert_eq!(arithmetic(ArithmeticOp::Add, Value::Null, Value::Int(1), &e).unwrap(), Value::Int(1));
+    assert_eq!(
+        arithmetic(ArithmeticOp::Add, Value::String("a".into()), Value::Null, &e).unwrap(),
+        Value::String("a".into())
+    );
+    assert_eq!(arithmetic(ArithmeticOp::Add, Value::Null, Value::Null, &e).unwrap(), Value::Null);
+    assert_eq!(arithmetic(ArithmeticOp::Sub, Value::Int(5), Value::Null, &e).unwrap(), Value::Int(5));
+    assert_eq!(arithmetic(ArithmeticOp::Sub, Value::Null, Value::Int(5), &e).unwrap(), Value::Int(-5));
+    assert_eq!(arithmetic(ArithmeticOp::Sub, Value::Null, Value::String("a".into()), &e).unwrap(), Value::Null);
+    assert_eq!(arithmetic(ArithmeticOp::Mul, Value::Null, Value::Int(5), &e).unwrap(), Value::Null);
+    assert_eq!(arithmetic(ArithmeticOp::Div, Value::Int(5), Value::Null, &e).unwrap(), Value::Null);
     assert_eq!(
         arithmetic(ArithmeticOp::Add, Value::DateTime(1000), Value::Int(500), &e).unwrap(),
         Value::DateTime(1500)

@@ -2,7 +2,7 @@
 //! CREATE EDGE.
 
 use super::super::ast::{
-    Assignment, CreateEdgeStatement, CreateVertexStatement, DeleteEdgeStatement, DeleteStatement,
+    ArithmeticOp, Assignment, CreateEdgeStatement, CreateVertexStatement, DeleteEdgeStatement, DeleteStatement,
     DeleteVertexStatement, Expr, InsertBody, InsertStatement, InsertTarget, PutItem, RecordBody, RemoveItem,
     ReturnTiming, Statement, Target, UpdateOperation, UpdateReturn, UpdateStatement,
 };
@@ -80,13 +80,31 @@ impl Parser<'_> {
         Ok(statement)
     }
 
-    /// `a = expr, b = expr` (at least one).
+    /// `a = expr, b += expr` (at least one). The compound forms `+= -= *= /=` are OrientDB's
+    /// `OUpdateItem` operators, which compute `a + (expr)` with the math operator
+    /// (`OUpdateItem.calculateNewValue`): they are read as that assignment.
     pub(crate) fn parse_assignments(&mut self) -> Result<Vec<Assignment>> {
         let mut items = Vec::new();
         loop {
             let field = self.parse_ident("a field name")?;
+            let compound = match self.peek().kind {
+                TokenKind::Plus => Some(ArithmeticOp::Add),
+                TokenKind::Minus => Some(ArithmeticOp::Sub),
+                TokenKind::Star => Some(ArithmeticOp::Mul),
+                TokenKind::Slash => Some(ArithmeticOp::Div),
+                _ => None,
+            };
+            if compound.is_some() {
+                self.advance();
+            } else {
+                self.note("'+=', '-=', '*=' or '/='");
+            }
             self.expect(TokenKind::Eq)?;
             let value = self.parse_expr()?;
+            let value = match compound {
+                Some(op) => Expr::Arithmetic { op, left: Box::new(Expr::Field(field.clone())), right: Box::new(value) },
+                None => value,
+            };
             items.push(Assignment { field, value });
             if !self.eat(TokenKind::Comma) {
                 return Ok(items);
