@@ -340,6 +340,13 @@ fn update_forms() {
             "UPDATE V SET a = 1, b = 2 INCREMENT c = 1 REMOVE d, e = 3 ADD f = 4 PUT g = 'k', 'v' UPSERT RETURN AFTER @rid WHERE x = 1 LIMIT 1 TIMEOUT 100",
         ),
         ("UPDATE #9:1 MERGE {\"a\": 1}", "UPDATE #9:1 MERGE {\"a\": 1}"),
+        // CREATE VERTEX takes INSERT's bodies (OrientSQL.jjt CreateVertexStatement -> InsertBody).
+        (
+            "create vertex Person (name, age) values ('a', 1), ('b', 2)",
+            "CREATE VERTEX Person (name, age) VALUES ('a', 1), ('b', 2)",
+        ),
+        ("CREATE VERTEX (name) VALUES ('a')", "CREATE VERTEX (name) VALUES ('a')"),
+        ("CREATE VERTEX V CONTENT [{\"a\": 1}, {\"a\": 2}]", "CREATE VERTEX V CONTENT [{\"a\": 1}, {\"a\": 2}]"),
         // OUpdateItem's compound operators compute `field op (value)`.
         (
             "UPDATE V SET a += 1, b -= x - 1, c *= 2, d /= 3 + 1",

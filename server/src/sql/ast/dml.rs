@@ -184,8 +184,9 @@ pub struct CreateVertexStatement {
     pub class: Option<Ident>,
     /// `CLUSTER name`.
     pub cluster: Option<Ident>,
-    /// `SET ...` or `CONTENT ...`.
-    pub body: Option<RecordBody>,
+    /// `SET ...`, `CONTENT ...` or `(a, b) VALUES (...), ...`, as INSERT takes them (OrientDB's
+    /// `CreateVertexStatement` takes an `InsertBody`); never [`InsertBody::FromQuery`].
+    pub body: Option<InsertBody>,
 }
 
 /// `CREATE EDGE ...`.

@@ -237,6 +237,29 @@ impl Display for RecordBody {
     }
 }
 
+impl Display for InsertBody {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            InsertBody::Set(items) => {
+                f.write_str("SET ")?;
+                write_list(f, items, |f, a| write!(f, "{a}"))
+            }
+            InsertBody::Content(e) => write!(f, "CONTENT {e}"),
+            InsertBody::Values { fields, rows } => {
+                f.write_char('(')?;
+                write_list(f, fields, |f, n| write!(f, "{n}"))?;
+                f.write_str(") VALUES ")?;
+                write_list(f, rows, |f, row| {
+                    f.write_char('(')?;
+                    write_list(f, row, |f, e| write!(f, "{e}"))?;
+                    f.write_char(')')
+                })
+            }
+            InsertBody::FromQuery(statement) => write!(f, "FROM ({statement})"),
+        }
+    }
+}
+
 impl Display for InsertStatement {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         f.write_str("INSERT INTO ")?;
@@ -244,24 +267,7 @@ impl Display for InsertStatement {
             InsertTarget::Class(name) => write!(f, "{name}")?,
             InsertTarget::Cluster(name) => write!(f, "cluster:{name}")?,
         }
-        match &self.body {
-            InsertBody::Set(items) => {
-                f.write_str(" SET ")?;
-                write_list(f, items, |f, a| write!(f, "{a}"))?;
-            }
-            InsertBody::Content(e) => write!(f, " CONTENT {e}")?,
-            InsertBody::Values { fields, rows } => {
-                f.write_str(" (")?;
-                write_list(f, fields, |f, n| write!(f, "{n}"))?;
-                f.write_str(") VALUES ")?;
-                write_list(f, rows, |f, row| {
-                    f.write_char('(')?;
-                    write_list(f, row, |f, e| write!(f, "{e}"))?;
-                    f.write_char(')')
-                })?;
-            }
-            InsertBody::FromQuery(statement) => write!(f, " FROM ({statement})")?,
-        }
+        write!(f, " {}", self.body)?;
         if let Some(e) = &self.return_expr {
             write!(f, " RETURN {e}")?;
         }

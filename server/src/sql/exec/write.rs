@@ -164,7 +164,6 @@ fn kind_of(env: &Env<'_>, class: &str) -> Option<RecordKind> {
 
 /// INSERT.
 pub(crate) fn insert(env: &Env<'_>, s: &InsertStatement) -> Res<Planned> {
-    let ctx = Ctx::default();
     let class = match &s.target {
         InsertTarget::Class(c) => write_class(env, c)?,
         InsertTarget::Cluster(c) => {
@@ -181,7 +180,15 @@ pub(crate) fn insert(env: &Env<'_>, s: &InsertStatement) -> Res<Planned> {
             "'{class}' is an edge class: create edges with CREATE EDGE {class} FROM ... TO ..."
         )));
     }
-    let docs = match &s.body {
+    let docs = insert_docs(env, &s.body)?;
+    let ops = docs.into_iter().map(|fields| Op::Create { class: class.clone(), fields }).collect();
+    Ok(Planned { ops, output: Output::Created(s.return_expr.clone()) })
+}
+
+/// The documents an INSERT or CREATE VERTEX body makes, one per record.
+fn insert_docs(env: &Env<'_>, body: &InsertBody) -> Res<Vec<Document>> {
+    let ctx = Ctx::default();
+    let docs = match body {
         InsertBody::Set(assigns) => vec![set_doc(env, &ctx, assigns)?],
         InsertBody::Content(Expr::Array(items)) => {
             items.iter().map(|i| content_doc(env, &ctx, i)).collect::<Res<Vec<_>>>()?
@@ -220,8 +227,7 @@ pub(crate) fn insert(env: &Env<'_>, s: &InsertStatement) -> Res<Planned> {
             docs
         }
     };
-    let ops = docs.into_iter().map(|fields| Op::Create { class: class.clone(), fields }).collect();
-    Ok(Planned { ops, output: Output::Created(s.return_expr.clone()) })
+    Ok(docs)
 }
 
 /// CREATE VERTEX.
@@ -243,8 +249,12 @@ pub(crate) fn create_vertex(env: &Env<'_>, s: &CreateVertexStatement) -> Res<Pla
             return Err(invalid_at(c.span, format!("cluster '{}' does not belong to class '{class}'", c.name)));
         }
     }
-    let fields = body_doc(env, &Ctx::default(), s.body.as_ref())?;
-    Ok(Planned { ops: vec![Op::Create { class, fields }], output: Output::Created(None) })
+    let docs = match &s.body {
+        Some(body) => insert_docs(env, body)?,
+        None => vec![Document::new()],
+    };
+    let ops = docs.into_iter().map(|fields| Op::Create { class: class.clone(), fields }).collect();
+    Ok(Planned { ops, output: Output::Created(None) })
 }
 
 /// Record ids a FROM / TO / target names, without loading them (temporary RIDs of the open

@@ -299,6 +299,7 @@ impl Parser<'_> {
     /// After `CREATE VERTEX`: `[class] [CLUSTER name] [SET ... | CONTENT ...]`.
     pub(crate) fn parse_create_vertex(&mut self) -> Result<CreateVertexStatement> {
         let class = if ["SET", "CONTENT", "CLUSTER"].iter().any(|kw| self.is_keyword_at(0, kw))
+            || self.at(&TokenKind::LParen)
             || self.at_statement_boundary()
         {
             None
@@ -312,7 +313,16 @@ impl Parser<'_> {
             }
         };
         let cluster = if self.eat_keyword("CLUSTER") { Some(self.parse_ident("a cluster name")?) } else { None };
-        let body = self.parse_record_body()?;
+        let body = if self.at(&TokenKind::LParen) {
+            Some(self.parse_insert_values()?)
+        } else if self.eat_keyword("SET") {
+            Some(InsertBody::Set(self.parse_assignments()?))
+        } else if self.eat_keyword("CONTENT") {
+            Some(InsertBody::Content(self.parse_content(true)?))
+        } else {
+            self.note("'(' fields ')' VALUES");
+            None
+        };
         Ok(CreateVertexStatement { class, cluster, body })
     }
 
