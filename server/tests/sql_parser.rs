@@ -340,6 +340,10 @@ fn update_forms() {
             "UPDATE V SET a = 1, b = 2 INCREMENT c = 1 REMOVE d, e = 3 ADD f = 4 PUT g = 'k', 'v' UPSERT RETURN AFTER @rid WHERE x = 1 LIMIT 1 TIMEOUT 100",
         ),
         ("UPDATE #9:1 MERGE {\"a\": 1}", "UPDATE #9:1 MERGE {\"a\": 1}"),
+        // INSERT from a query: [FROM] SELECT or a parenthesised SELECT, RETURN before it.
+        ("INSERT INTO A (SELECT FROM B)", "INSERT INTO A FROM (SELECT FROM B)"),
+        ("INSERT INTO A SELECT FROM B", "INSERT INTO A FROM (SELECT FROM B)"),
+        ("INSERT INTO A RETURN @rid FROM SELECT FROM B", "INSERT INTO A FROM (SELECT FROM B) RETURN @rid"),
         // CREATE VERTEX takes INSERT's bodies (OrientSQL.jjt CreateVertexStatement -> InsertBody).
         (
             "create vertex Person (name, age) values ('a', 1), ('b', 2)",

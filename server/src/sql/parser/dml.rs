@@ -27,18 +27,37 @@ impl Parser<'_> {
         } else {
             InsertTarget::Class(self.parse_ident("a class name")?)
         };
-        let body = if self.at(&TokenKind::LParen) {
-            self.parse_insert_values()?
+        // OrientSQL.jjt InsertStatement: a body, then RETURN, then a query with or without
+        // FROM and parentheses (`INSERT INTO c (SELECT ...)`, `INSERT INTO c SELECT ...`).
+        let query_next = self.at_query_keyword()
+            || (self.at(&TokenKind::LParen)
+                && ["SELECT", "TRAVERSE", "MATCH"].iter().any(|kw| self.is_keyword_at(1, kw)));
+        let body = if query_next {
+            None
+        } else if self.at(&TokenKind::LParen) {
+            Some(self.parse_insert_values()?)
         } else if self.eat_keyword("SET") {
-            InsertBody::Set(self.parse_assignments()?)
+            Some(InsertBody::Set(self.parse_assignments()?))
         } else if self.eat_keyword("CONTENT") {
-            InsertBody::Content(self.parse_content(true)?)
-        } else if self.eat_keyword("FROM") {
-            InsertBody::FromQuery(Box::new(self.parse_insert_source()?))
+            Some(InsertBody::Content(self.parse_content(true)?))
+        } else if self.is_keyword_at(0, "FROM") || self.is_keyword_at(0, "RETURN") {
+            None
         } else {
+            self.note("SELECT");
             return Err(self.error_expected());
         };
-        let return_expr = if self.eat_clause_keyword("RETURN") { Some(self.parse_expr()?) } else { None };
+        let mut return_expr = if self.eat_clause_keyword("RETURN") { Some(self.parse_expr()?) } else { None };
+        let body = match body {
+            Some(body) => body,
+            None => {
+                self.eat_keyword("FROM");
+                let query = InsertBody::FromQuery(Box::new(self.parse_insert_source()?));
+                if return_expr.is_none() && self.eat_clause_keyword("RETURN") {
+                    return_expr = Some(self.parse_expr()?);
+                }
+                query
+            }
+        };
         Ok(InsertStatement { target, body, return_expr })
     }
 
