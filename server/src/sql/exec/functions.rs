@@ -325,8 +325,135 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
             let fmt = value_text(&vals[0]);
             Ok(Value::String(format_text(&fmt, &vals[1..])))
         }
-        _ => Err(invalid_at(call.name.span, format!("unknown function '{}'", call.name.name))),
+        _ => Err(invalid_at(call.name.span, unknown("function", &call.name.name, FUNCTIONS))),
     }
+}
+
+/// Every function [`call`] knows, spelled as OrientDB's documentation does: the list an
+/// unknown name's error picks its suggestions from (a unit test checks each one is known).
+pub(crate) const FUNCTIONS: &[&str] = &[
+    "out",
+    "in",
+    "both",
+    "outE",
+    "inE",
+    "bothE",
+    "outV",
+    "inV",
+    "bothV",
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "distinct",
+    "expand",
+    "ifnull",
+    "coalesce",
+    "if",
+    "first",
+    "last",
+    "unionall",
+    "union",
+    "intersect",
+    "set",
+    "list",
+    "abs",
+    "sysdate",
+    "date",
+    "format",
+];
+
+/// Every method [`method`] knows (after the graph steps and the aggregates, which are also
+/// methods), for the same purpose.
+pub(crate) const METHODS: &[&str] = &[
+    "out",
+    "in",
+    "both",
+    "outE",
+    "inE",
+    "bothE",
+    "outV",
+    "inV",
+    "bothV",
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "size",
+    "length",
+    "toLowerCase",
+    "toUpperCase",
+    "trim",
+    "asString",
+    "asInteger",
+    "asLong",
+    "asFloat",
+    "asDouble",
+    "asDecimal",
+    "asBoolean",
+    "asDate",
+    "asDatetime",
+    "asSet",
+    "asList",
+    "keys",
+    "values",
+    "field",
+    "left",
+    "right",
+    "substring",
+    "indexOf",
+    "charAt",
+    "replace",
+    "append",
+    "prefix",
+    "split",
+    "type",
+    "toJSON",
+    "format",
+];
+
+/// "unknown function 'cout'; the nearest known: count(), out()".
+fn unknown(what: &str, name: &str, known: &[&str]) -> String {
+    let dot = if what == "method" { "." } else { "" };
+    let near = nearest(name, known);
+    let near: Vec<String> = near.iter().map(|n| format!("{dot}{n}()")).collect();
+    format!("unknown {what} '{dot}{name}()'; the nearest known: {}", near.join(", "))
+}
+
+/// The (at most three) known names closest to `name`, ignoring case: by the edit distance to
+/// the closest beginning of each (so `toUper` is one edit from `toUpperCase` cut short), then
+/// by the distance to the whole name.
+pub(crate) fn nearest<'a>(name: &str, known: &[&'a str]) -> Vec<&'a str> {
+    let name = name.to_ascii_lowercase();
+    let mut scored: Vec<(usize, usize, &str)> = known
+        .iter()
+        .map(|k| {
+            let (prefix, whole) = edit_distances(&name, &k.to_ascii_lowercase());
+            (prefix, whole, *k)
+        })
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.2 == b.2);
+    scored.into_iter().take(3).map(|(_, _, k)| k).collect()
+}
+
+/// Levenshtein distances from `a` to the closest prefix of `b` and to the whole of `b`, over
+/// characters (names are short: quadratic is fine).
+fn edit_distances(a: &str, b: &str) -> (usize, usize) {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    (row.iter().copied().min().unwrap_or(0), row[b.len()])
 }
 
 fn call_sysdate() -> Res<Value> {
@@ -588,7 +715,7 @@ pub(crate) fn method(env: &Env<'_>, ctx: &Ctx<'_>, target: Value, call: &Functio
             })
         }
         "count" | "sum" | "min" | "max" | "avg" if call.args.is_empty() => fold(&name, items(target)),
-        _ => Err(invalid_at(call.name.span, format!("unknown method '.{}()'", call.name.name))),
+        _ => Err(invalid_at(call.name.span, unknown("method", &call.name.name, METHODS))),
     }
 }
 

@@ -201,3 +201,32 @@ fn deep_queries_are_errors_or_answers_never_overflows() {
     let e = sub.expect_err("too many nested subqueries");
     assert!(e.to_string().contains("nest deeper") || e.to_string().contains("too deeply"), "{e}");
 }
+
+#[test]
+fn every_listed_function_and_method_is_known_and_unknown_ones_name_the_nearest() {
+    use super::functions::{nearest, FUNCTIONS, METHODS};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Database::create(dir.path(), Options::default()).unwrap();
+    let run = |text: String| {
+        let req =
+            QueryRequest { text, params: Params::default(), access: Access::Admin, limit: None, transaction: false };
+        super::run(&db, &req).map(|_| ()).map_err(|e| e.to_string())
+    };
+    for f in FUNCTIONS {
+        // Arity errors are fine: the name was found.
+        if let Err(e) = run(format!("SELECT {f}() AS x")) {
+            assert!(!e.contains("unknown function"), "{f}: {e}");
+        }
+    }
+    for m in METHODS {
+        if let Err(e) = run(format!("SELECT 'a'.{m}() AS x")) {
+            assert!(!e.contains("unknown method"), "{m}: {e}");
+        }
+    }
+    assert_eq!(nearest("cout", FUNCTIONS)[0], "count");
+    assert_eq!(nearest("TOUPPER", METHODS)[0], "toUpperCase");
+    let e = run("SELECT cuont(1) AS x".into()).unwrap_err();
+    assert!(e.contains("unknown function 'cuont()'") && e.contains("count()"), "{e}");
+    let e = run("SELECT 'a'.toUper() AS x".into()).unwrap_err();
+    assert!(e.contains("unknown method '.toUper()'") && e.contains(".toUpperCase()"), "{e}");
+}
