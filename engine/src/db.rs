@@ -102,6 +102,15 @@ impl Committed {
     }
 }
 
+/// Checkpoints held off; see [`Database::hold_checkpoints`].
+#[derive(Debug)]
+pub struct CheckpointHold<'a> {
+    /// The checkpoint lock.
+    _guard: MutexGuard<'a, ()>,
+    /// The LSN the cluster files hold.
+    pub lsn: Lsn,
+}
+
 /// An order-independent hash of every record, at an applied LSN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest {
@@ -514,17 +523,28 @@ impl Database {
         }
         if let Ok(guard) = self.checkpointing.try_lock() {
             // A failure took the database offline already; the committer's write stands.
-            let _ = self.checkpoint_locked(guard);
+            let _ = self.checkpoint_locked(&guard);
         }
     }
 
     /// Writes every change applied so far to the cluster files; returns the checkpoint LSN.
     pub fn checkpoint(&self) -> Result<Lsn> {
         let guard = lock(&self.checkpointing);
-        self.checkpoint_locked(guard)
+        self.checkpoint_locked(&guard)
     }
 
-    fn checkpoint_locked(&self, _guard: MutexGuard<'_, ()>) -> Result<Lsn> {
+    /// Takes a checkpoint, then holds off every other one for as long as the returned hold
+    /// lives: the cluster files stay exactly that checkpoint's state (pages reach them only at
+    /// checkpoints) while commits go on in memory and in the WAL. This is what a snapshot image
+    /// is read under ([`crate::snapshot_file`]); keep it short, since changed pages accumulate
+    /// in memory meanwhile (automatic checkpoints are skipped, not queued).
+    pub fn hold_checkpoints(&self) -> Result<CheckpointHold<'_>> {
+        let guard = lock(&self.checkpointing);
+        let lsn = self.checkpoint_locked(&guard)?;
+        Ok(CheckpointHold { _guard: guard, lsn })
+    }
+
+    fn checkpoint_locked(&self, _proof: &MutexGuard<'_, ()>) -> Result<Lsn> {
         self.check_online()?;
         let applier = lock(&self.applier);
         let plan = {

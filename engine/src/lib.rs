@@ -44,12 +44,13 @@ mod pagefile;
 mod pending;
 pub mod record;
 pub mod schema;
+pub mod snapshot_file;
 mod state;
 pub mod tx;
 pub mod value;
 
 pub use basalt_wal::Lsn;
-pub use db::{Committed, Database, Digest, OpenReport, Options, Scan, Snapshot, Stats, WAL_DIR};
+pub use db::{CheckpointHold, Committed, Database, Digest, OpenReport, Options, Scan, Snapshot, Stats, WAL_DIR};
 pub use entry::{Op, TxEntry};
 pub use error::{Error, Result};
 pub use record::{Direction, Record, RecordKind};

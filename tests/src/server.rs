@@ -49,17 +49,30 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Panics with cargo's output when the build fails.
 pub fn server_binary() -> PathBuf {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match BINARY.get_or_init(locate_and_build) {
+    match BINARY.get_or_init(|| {
+        if let Some(p) = std::env::var_os("BASALT_SERVER_BIN") {
+            let p = PathBuf::from(p);
+            return if p.is_file() { Ok(p) } else { Err(format!("BASALT_SERVER_BIN={} is not a file", p.display())) };
+        }
+        locate_and_build("basalt-server", "basalt-server")
+    }) {
         Ok(p) => p.clone(),
         Err(e) => panic!("cannot get the basalt-server binary: {e}"),
     }
 }
 
-fn locate_and_build() -> Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("BASALT_SERVER_BIN") {
-        let p = PathBuf::from(p);
-        return if p.is_file() { Ok(p) } else { Err(format!("BASALT_SERVER_BIN={} is not a file", p.display())) };
+/// The `basalt-snapshot` binary (package `basalt-tools`), built first like [`server_binary`].
+pub fn snapshot_binary() -> PathBuf {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BINARY.get_or_init(|| locate_and_build("basalt-tools", "basalt-snapshot")) {
+        Ok(p) => p.clone(),
+        Err(e) => panic!("cannot get the basalt-snapshot binary: {e}"),
     }
+}
+
+/// Builds binary `bin` of workspace package `package` for this test's target dir and
+/// profile, and returns its path.
+fn locate_and_build(package: &str, bin: &str) -> Result<PathBuf, String> {
     // <target-dir>/<profile>/deps/<test-binary>
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let profile_dir = exe
@@ -77,7 +90,7 @@ fn locate_and_build() -> Result<PathBuf, String> {
         }
     }
     let profile = profile_dir.file_name().and_then(|n| n.to_str()).ok_or("the profile directory has no name")?;
-    let binary = profile_dir.join("basalt-server");
+    let binary = profile_dir.join(bin);
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("the tests crate has no parent")?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -94,9 +107,7 @@ fn locate_and_build() -> Result<PathBuf, String> {
             cmd.env_remove(k.as_ref());
         }
     }
-    cmd.current_dir(workspace)
-        .args(["build", "--quiet", "-p", "basalt-server", "--bin", "basalt-server", "--target-dir"])
-        .arg(target_dir);
+    cmd.current_dir(workspace).args(["build", "--quiet", "-p", package, "--bin", bin, "--target-dir"]).arg(target_dir);
     if let Some(t) = &triple {
         cmd.arg("--target").arg(t);
     }
@@ -112,13 +123,13 @@ fn locate_and_build() -> Result<PathBuf, String> {
     let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("running cargo build: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "cargo build -p basalt-server failed ({}):\n{}",
+            "cargo build -p {package} --bin {bin} failed ({}):\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         ));
     }
     if !binary.is_file() {
-        return Err(format!("cargo built basalt-server, but {} does not exist", binary.display()));
+        return Err(format!("cargo built {bin}, but {} does not exist", binary.display()));
     }
     Ok(binary)
 }

@@ -2,5 +2,8 @@
 //!
 //! - `wal-inspect`: read-only inspection of a WAL directory.
 //! - `basalt`: the console (SQL and `HA STATUS` against a list of servers, with failover).
+//! - `basalt-snapshot`: snapshot files of databases (create, inspect, verify) and restore.
 
 pub mod console;
+pub mod progress;
+pub mod snapshot;

@@ -4,6 +4,7 @@
 
 mod error;
 mod handlers;
+mod snapshot;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -71,6 +72,7 @@ pub fn router(app: Arc<App>) -> Router {
             post(handlers::create_database).get(handlers::get_database).delete(handlers::drop_database),
         )
         .route("/database/{db}/digest", get(handlers::digest))
+        .route("/database/{db}/snapshot", get(snapshot::snapshot))
         .route("/database/{db}/{storage}", post(handlers::create_database_typed))
         .route("/command/{db}/{lang}", post(handlers::command))
         .route("/command/{db}/{lang}/{text}", post(handlers::command_in_path))

@@ -1,0 +1,62 @@
+//! Progress of a long operation on standard error: a bar with throughput on a terminal, a
+//! line every few seconds otherwise, nothing with `--quiet`.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// How often a line is printed when standard error is not a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(5);
+
+/// Reports bytes done out of a known total.
+#[derive(Debug)]
+pub struct Progress {
+    /// The bar, on a terminal.
+    bar: Option<ProgressBar>,
+    /// What is being done, for the plain lines.
+    what: String,
+    /// The total.
+    total: u64,
+    /// When the last plain line was printed (`None` when quiet or on a terminal).
+    last_line: Option<Instant>,
+}
+
+impl Progress {
+    /// Starts reporting `what` over `total` bytes.
+    pub fn bytes(what: &str, total: u64, quiet: bool) -> Progress {
+        let tty = std::io::stderr().is_terminal();
+        let bar = (!quiet && tty).then(|| {
+            let bar = ProgressBar::new(total);
+            let style =
+                ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}")
+                    .map(|s| s.progress_chars("#>-"))
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_message(what.to_string());
+            bar
+        });
+        let last_line = (!quiet && !tty).then(Instant::now);
+        Progress { bar, what: what.to_string(), total, last_line }
+    }
+
+    /// Sets the bytes done.
+    pub fn set(&mut self, done: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+        } else if let Some(last) = self.last_line {
+            if last.elapsed() >= LINE_EVERY {
+                let pct = if self.total > 0 { done as f64 * 100.0 / self.total as f64 } else { 100.0 };
+                eprintln!("{}: {pct:.1}% ({done} of {} bytes)", self.what, self.total);
+                self.last_line = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
