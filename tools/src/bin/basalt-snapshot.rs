@@ -1,7 +1,7 @@
 //! `basalt-snapshot`: snapshot files of Basalt databases. `create` takes one (offline from a
 //! stopped home, or online through a running server), `inspect` shows what one holds,
 //! `verify` checks it end to end, `restore` brings a database back from a snapshot file or
-//! from a `backup/databases/<db>-<time>/` directory. See `basalt_tools::snapshot`.
+//! from a `backup/databases/DB-TIME/` directory. See `basalt_tools::snapshot`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,7 +74,7 @@ enum Command {
     },
     /// Restore a database from a snapshot file or a backup directory into a stopped home.
     Restore {
-        /// A snapshot file, or a backup/databases/<db>-<time>/ directory.
+        /// A snapshot file, or a `backup/databases/DB-TIME/` directory.
         source: PathBuf,
         /// The server home (no server may run on it).
         #[arg(long)]
