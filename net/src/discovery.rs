@@ -1,0 +1,1 @@
+//! Discovery (arrives in the next step).
