@@ -1081,6 +1081,7 @@ mod props {
                         unwind,
                         skip,
                         limit,
+                        timeout: None,
                     }
                 },
             )
