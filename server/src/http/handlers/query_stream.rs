@@ -42,9 +42,9 @@ pub const STREAM_CHUNK_BYTES: usize = 64 << 10;
 /// Chunks on their way between the query and the connection; beyond this the query waits.
 pub const STREAM_CHUNKS_IN_FLIGHT: usize = 4;
 /// The header that sets one request's timeout, in milliseconds.
-pub const TIMEOUT_HEADER: &str = "x-basalt-timeout-ms";
+pub const TIMEOUT_HEADER: &str = "X-Basalt-Timeout-Ms";
 /// The header that sets one request's memory budget, in bytes.
-pub const BUDGET_HEADER: &str = "x-basalt-memory-budget-bytes";
+pub const BUDGET_HEADER: &str = "X-Basalt-Memory-Budget-Bytes";
 
 /// A number from a header, if the header is there.
 fn header_number(headers: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
