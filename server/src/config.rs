@@ -558,6 +558,24 @@ mod tests {
     }
 
     #[test]
+    fn query_limits_come_from_the_query_section_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.toml");
+        std::fs::write(&path, "[query]\ntimeout_ms = 5000\nmemory_budget_bytes = 1048576\n").unwrap();
+        let q = read_file_config(&path).unwrap().query.resolve(&path).unwrap();
+        assert_eq!((q.timeout_ms, q.memory_budget_bytes), (5000, 1 << 20));
+        assert_eq!(q.max_timeout_ms, QuerySettings::default().max_timeout_ms);
+        assert_eq!(QuerySection::default().resolve(&path).unwrap(), QuerySettings::default());
+        for bad in ["timeout_ms = 700000", "memory_budget_bytes = 0", "max_memory_budget_bytes = 10"] {
+            std::fs::write(&path, format!("[query]\n{bad}\n")).unwrap();
+            let err = read_file_config(&path).unwrap().query.resolve(&path).unwrap_err().to_string();
+            assert!(err.contains("[query]") && err.contains("q.toml"), "{bad}: {err}");
+        }
+        // The commented defaults of a new home parse to the same settings.
+        assert!(default_config_text().contains("[query]"));
+    }
+
+    #[test]
     fn node_names() {
         assert!(valid_node_name("n1"));
         assert!(valid_node_name(&generate_node_name()));

@@ -27,8 +27,9 @@ use basalt_engine::Value;
 use super::rows::{Data, Res, Row};
 use crate::query::{CancelToken, LimitSource, QueryError, QueryLimits};
 
-/// Ticks between two looks at the token and the clock.
+/// Ticks between two looks at the token and the clock (a power of two: a mask tests it).
 pub const CHECK_EVERY: u32 = 256;
+const _: () = assert!(CHECK_EVERY.is_power_of_two());
 
 /// Bytes the allocator and the container spend per heap block beyond its contents.
 const BLOCK_OVERHEAD: usize = 16;
@@ -84,7 +85,7 @@ impl Watch {
     pub fn tick(&self) -> Res<()> {
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
-        if t % CHECK_EVERY == 0 {
+        if t & (CHECK_EVERY - 1) == 0 {
             self.check()
         } else {
             Ok(())

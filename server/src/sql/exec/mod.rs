@@ -659,4 +659,6 @@ pub(crate) fn run_read(
 }
 
 #[cfg(test)]
+mod limits_tests;
+#[cfg(test)]
 mod tests;

@@ -55,7 +55,7 @@ impl<T> Eq for Entry<'_, T> {}
 
 impl<T> PartialOrd for Entry<'_, T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.order(other))
+        Some(self.cmp(other))
     }
 }
 
