@@ -63,6 +63,8 @@ pub(crate) struct Watch {
     fired: Cell<Option<usize>>,
     /// Bytes charged now.
     held: Cell<usize>,
+    /// Checks are paused: a write committed, and its answer must not fail after that.
+    paused: Cell<bool>,
 }
 
 impl Watch {
@@ -76,6 +78,7 @@ impl Watch {
             clause: Cell::new(None),
             fired: Cell::new(None),
             held: Cell::new(0),
+            paused: Cell::new(false),
         }
     }
 
@@ -94,6 +97,9 @@ impl Watch {
 
     /// Fails if the query was cancelled or a deadline passed.
     pub fn check(&self) -> Res<()> {
+        if self.paused.get() {
+            return Ok(());
+        }
         if self.cancel.is_cancelled() {
             return Err(QueryError::Cancelled("the query was cancelled: its client went away".into()));
         }
@@ -187,10 +193,17 @@ impl Watch {
     }
 
     /// Sets what the query holds (after a statement, to what the script keeps: whatever a
-    /// failed or stopped evaluation charged and dropped is forgotten).
-    pub fn settle(&self, bytes: usize) -> Res<()> {
-        self.held.set(0);
-        self.charge(bytes)
+    /// failed or stopped evaluation charged and dropped is forgotten). It never fails: what
+    /// is held is held; the next charge over the budget fails.
+    pub fn settle(&self, bytes: usize) {
+        self.held.set(bytes);
+    }
+
+    /// Pauses (true) or resumes (false) the timeout and cancellation checks: between a
+    /// commit and the end of its statement's answer, a write that was applied must not be
+    /// answered as failed.
+    pub fn pause(&self, paused: bool) {
+        self.paused.set(paused);
     }
 
     /// The error of an exceeded budget: the budget and how to raise it.
@@ -334,8 +347,14 @@ mod tests {
         assert!(matches!(err, QueryError::Budget(_)));
         assert!(err.to_string().contains("budget of 1000 bytes"), "{err}");
         assert!(err.to_string().contains("memory_budget_bytes"), "{err}");
-        w.settle(10).unwrap();
+        w.settle(10);
         assert_eq!(w.held(), 10);
+        // Paused checks let a committed write finish its answer.
+        let w = Watch::new(&limits(Some(0), 1000), &CancelToken::new());
+        w.pause(true);
+        w.check().unwrap();
+        w.pause(false);
+        assert!(w.check().is_err());
     }
 
     #[test]

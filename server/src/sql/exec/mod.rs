@@ -217,7 +217,12 @@ impl Script<'_> {
                         return Err(QueryError::Invalid("COMMIT without BEGIN".into()));
                     };
                     match self.db.commit(&open.tx) {
-                        Ok(c) => self.committed(&c, &mut result)?,
+                        Ok(c) => {
+                            self.watch.pause(true);
+                            let read_back = self.committed(&c, &mut result);
+                            self.watch.pause(false);
+                            read_back?
+                        }
                         Err(basalt_engine::Error::Conflict { .. })
                             if retry.is_some() && open.begin_at != usize::MAX =>
                         {
@@ -263,7 +268,7 @@ impl Script<'_> {
                             let v = self.with_env(|env| eval::eval(env, &Ctx::default(), e))?;
                             self.set_var(&name.name, v.clone())?;
                             result = value_result_rows(v);
-                            self.settle(&result)?;
+                            self.settle(&result);
                             pc += 1;
                             continue;
                         }
@@ -303,7 +308,7 @@ impl Script<'_> {
                     result = self.statement(other, default_limit)?;
                 }
             }
-            self.settle(&result)?;
+            self.settle(&result);
             pc += 1;
         }
         if let Some(open) = self.tx.take() {
@@ -314,10 +319,13 @@ impl Script<'_> {
                 ));
             }
             let c = self.db.commit(&open.tx)?;
+            // Committed: nothing after this may answer the request as failed by a timeout.
+            self.watch.pause(true);
             self.committed(&c, &mut result)?;
         }
+        // No ticks here: the result may be a committed write's, which must not be answered
+        // as timed out; the sink stops when the client goes away.
         for row in &result {
-            self.watch.tick()?;
             out(row)?;
         }
         Ok(())
@@ -335,8 +343,8 @@ impl Script<'_> {
 
     /// After a statement: the query holds its variables and `result`, nothing else (what a
     /// finished statement charged and dropped is forgotten).
-    fn settle(&self, result: &[Row]) -> Res<()> {
-        self.watch.settle(self.vars_bytes + rows_bytes(result))
+    fn settle(&self, result: &[Row]) {
+        self.watch.settle(self.vars_bytes + rows_bytes(result));
     }
 
     /// SLEEP, cut short (with the error) when the query is cancelled or times out.
@@ -480,7 +488,13 @@ impl Script<'_> {
             let mut tx = Transaction::new();
             let temps = apply(&mut tx, &planned.ops);
             match self.db.commit(&tx) {
-                Ok(c) => return self.with_env(|env| committed_output(env, &planned, &temps, &c)),
+                Ok(c) => {
+                    // Committed: its answer is built with the checks paused.
+                    self.watch.pause(true);
+                    let answer = self.with_env(|env| committed_output(env, &planned, &temps, &c));
+                    self.watch.pause(false);
+                    return answer;
+                }
                 Err(basalt_engine::Error::Conflict { .. }) if attempt < MAX_CONFLICT_RETRIES => {
                     attempt += 1;
                     backoff(attempt);
