@@ -127,6 +127,9 @@ pub struct FileConfig {
     /// `[storage]`.
     #[serde(default)]
     pub storage: StorageSection,
+    /// `[query]`.
+    #[serde(default)]
+    pub query: QuerySection,
 }
 
 /// `[http]` of the config file.
@@ -185,6 +188,71 @@ pub struct StorageSection {
     pub checkpoint_interval_s: Option<u64>,
 }
 
+/// `[query]` of the config file: the limits every query runs under.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuerySection {
+    /// Default timeout of a query, in milliseconds (0: none).
+    pub timeout_ms: Option<u64>,
+    /// Largest timeout a request may ask for (0: any).
+    pub max_timeout_ms: Option<u64>,
+    /// Default memory budget of a query.
+    pub memory_budget_bytes: Option<usize>,
+    /// Largest memory budget a request may ask for.
+    pub max_memory_budget_bytes: Option<usize>,
+}
+
+/// The query limits, resolved from `[query]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuerySettings {
+    /// Default timeout, in milliseconds (0: none).
+    pub timeout_ms: u64,
+    /// Largest timeout a request may ask for (0: any).
+    pub max_timeout_ms: u64,
+    /// Default memory budget.
+    pub memory_budget_bytes: usize,
+    /// Largest memory budget a request may ask for.
+    pub max_memory_budget_bytes: usize,
+}
+
+impl Default for QuerySettings {
+    fn default() -> QuerySettings {
+        QuerySettings {
+            timeout_ms: crate::query::DEFAULT_TIMEOUT_MS,
+            max_timeout_ms: 600_000,
+            memory_budget_bytes: crate::query::DEFAULT_MEMORY_BUDGET_BYTES,
+            max_memory_budget_bytes: 1 << 30,
+        }
+    }
+}
+
+impl QuerySection {
+    /// The settings, checked: budgets above zero, defaults within their maximums.
+    pub fn resolve(&self, path: &Path) -> Result<QuerySettings, ConfigError> {
+        let d = QuerySettings::default();
+        let q = QuerySettings {
+            timeout_ms: self.timeout_ms.unwrap_or(d.timeout_ms),
+            max_timeout_ms: self.max_timeout_ms.unwrap_or(d.max_timeout_ms),
+            memory_budget_bytes: self.memory_budget_bytes.unwrap_or(d.memory_budget_bytes),
+            max_memory_budget_bytes: self.max_memory_budget_bytes.unwrap_or(d.max_memory_budget_bytes),
+        };
+        let invalid = |message: String| ConfigError::Invalid { path: path.to_path_buf(), message };
+        if q.max_timeout_ms != 0 && (q.timeout_ms == 0 || q.timeout_ms > q.max_timeout_ms) {
+            return Err(invalid(format!(
+                "[query] timeout_ms = {} must be between 1 and max_timeout_ms = {} (or set max_timeout_ms = 0)",
+                q.timeout_ms, q.max_timeout_ms
+            )));
+        }
+        if q.memory_budget_bytes == 0 || q.memory_budget_bytes > q.max_memory_budget_bytes {
+            return Err(invalid(format!(
+                "[query] memory_budget_bytes = {} must be between 1 and max_memory_budget_bytes = {}",
+                q.memory_budget_bytes, q.max_memory_budget_bytes
+            )));
+        }
+        Ok(q)
+    }
+}
+
 /// Everything the node runs with, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -222,6 +290,8 @@ pub struct Settings {
     pub checkpoint_dirty_pages: usize,
     /// Background checkpoint period.
     pub checkpoint_interval_s: u64,
+    /// Query limits (`[query]`).
+    pub query: QuerySettings,
     /// True on the very first run in this home.
     pub first_run: bool,
     /// Create the demo database on the first run.
@@ -286,7 +356,17 @@ fn default_config_text() -> String {
 # Write changed pages to the cluster files once this many 8 KiB pages are dirty...\n\
 # checkpoint_dirty_pages = 8192\n\
 # ...or at least this often.\n\
-# checkpoint_interval_s = 60\n"
+# checkpoint_interval_s = 60\n\
+\n\
+[query]\n\
+# A query running longer is stopped (0: no limit). A request may ask for another timeout with\n\
+# the header X-Basalt-Timeout-Ms (the console: SET timeout <ms>), up to max_timeout_ms.\n\
+# timeout_ms = 30000\n\
+# max_timeout_ms = 600000\n\
+# What one query may hold at once (sorts, groups, DISTINCT, subqueries, LET values, results);\n\
+# a request may ask for another with X-Basalt-Memory-Budget-Bytes, up to the maximum.\n\
+# memory_budget_bytes = 268435456\n\
+# max_memory_budget_bytes = 1073741824\n"
         .to_string()
 }
 
@@ -439,6 +519,7 @@ pub fn resolve(args: &Args) -> Result<Settings, ConfigError> {
         log_level: file.log.level.unwrap_or_else(|| "info".into()),
         checkpoint_dirty_pages: file.storage.checkpoint_dirty_pages.unwrap_or(8192),
         checkpoint_interval_s: file.storage.checkpoint_interval_s.unwrap_or(60),
+        query: file.query.resolve(&config_path)?,
         first_run,
         demo: !args.no_demo,
     })
@@ -474,6 +555,24 @@ mod tests {
         assert!(err.contains("b.toml"), "{err}");
         std::fs::write(&path, "[htp]\n").unwrap();
         assert!(read_file_config(&path).is_err(), "unknown sections are refused");
+    }
+
+    #[test]
+    fn query_limits_come_from_the_query_section_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.toml");
+        std::fs::write(&path, "[query]\ntimeout_ms = 5000\nmemory_budget_bytes = 1048576\n").unwrap();
+        let q = read_file_config(&path).unwrap().query.resolve(&path).unwrap();
+        assert_eq!((q.timeout_ms, q.memory_budget_bytes), (5000, 1 << 20));
+        assert_eq!(q.max_timeout_ms, QuerySettings::default().max_timeout_ms);
+        assert_eq!(QuerySection::default().resolve(&path).unwrap(), QuerySettings::default());
+        for bad in ["timeout_ms = 700000", "memory_budget_bytes = 0", "max_memory_budget_bytes = 10"] {
+            std::fs::write(&path, format!("[query]\n{bad}\n")).unwrap();
+            let err = read_file_config(&path).unwrap().query.resolve(&path).unwrap_err().to_string();
+            assert!(err.contains("[query]") && err.contains("q.toml"), "{bad}: {err}");
+        }
+        // The commented defaults of a new home parse to the same settings.
+        assert!(default_config_text().contains("[query]"));
     }
 
     #[test]

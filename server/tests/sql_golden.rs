@@ -109,6 +109,9 @@ fn transcript(path: &Path) -> String {
                     QueryError::Invalid(_) => "Invalid",
                     QueryError::Forbidden(_) => "Forbidden",
                     QueryError::Engine(_) => "Engine",
+                    QueryError::Timeout(_) => "Timeout",
+                    QueryError::Budget(_) => "Budget",
+                    QueryError::Cancelled(_) => "Cancelled",
                 };
                 out.push_str(&format!("! {kind}: {e}\n"));
             }

@@ -1102,6 +1102,7 @@ mod props {
                         unwind,
                         skip,
                         limit,
+                        timeout: None,
                     }
                 },
             )

@@ -922,3 +922,97 @@ pub fn encode_path_segment(s: &str) -> String {
     }
     out
 }
+
+/// A field of `/proc/PID/status` in kB (`VmHWM`, `VmRSS`, `RssAnon`, ...); panics if the
+/// process or the field is missing.
+pub fn proc_status_kb(pid: u32, field: &str) -> u64 {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{path} has no {field}"))
+}
+
+/// CPU time a process used so far (user + system, from `/proc/PID/stat`), in clock ticks
+/// ([`clock_ticks_per_second`] a second).
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or_else(|| panic!("{path}: no ')' in {text}"));
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state is field 3, utime field 14, stime field 15.
+    let field = |n: usize| -> u64 {
+        fields.get(n - 3).and_then(|f| f.parse().ok()).unwrap_or_else(|| panic!("{path}: field {n} in {text}"))
+    };
+    field(14) + field(15)
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 if that cannot run).
+pub fn clock_ticks_per_second() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+/// Samples a process's CPU time over `window` once `settle` has passed: the ticks used in
+/// the window (to show that a stopped query no longer uses the CPU).
+pub fn cpu_ticks_during(pid: u32, settle: Duration, window: Duration) -> u64 {
+    std::thread::sleep(settle);
+    let before = cpu_ticks(pid);
+    std::thread::sleep(window);
+    cpu_ticks(pid) - before
+}
+
+/// Watches a process's `/proc/PID/status` field on a thread until [`PeakWatch::stop`]:
+/// the highest value seen (for `RssAnon`, which has no high-water mark of its own).
+#[derive(Debug)]
+pub struct PeakWatch {
+    /// Tells the thread to stop.
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    /// The sampling thread; answers the peak.
+    thread: Option<JoinHandle<u64>>,
+}
+
+impl PeakWatch {
+    /// Samples `field` of `pid` every 10 ms.
+    pub fn start(pid: u32, field: &'static str) -> PeakWatch {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(proc_status_kb(pid, field));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak.max(proc_status_kb(pid, field))
+        });
+        PeakWatch { stop, thread: Some(thread) }
+    }
+
+    /// Stops sampling; the peak in kB.
+    pub fn stop(mut self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.take().map(|t| t.join().unwrap_or_else(|_| panic!("the sampling thread panicked"))).unwrap_or(0)
+    }
+}
+
+/// Sends a raw HTTP/1.1 request on a fresh connection and returns the open socket without
+/// reading the answer (to hang up on the server mid-request).
+pub fn send_raw_request(addr: SocketAddr, head_lines: &[String], body: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("connecting to {addr}: {e}"));
+    let mut req = String::new();
+    for l in head_lines {
+        req.push_str(l);
+        req.push_str("\r\n");
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    s.write_all(req.as_bytes()).and_then(|()| s.write_all(body)).unwrap_or_else(|e| panic!("sending: {e}"));
+    s
+}

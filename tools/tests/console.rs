@@ -470,3 +470,27 @@ fn database_commands_and_info() {
     assert!(out.contains(&format!("Database 'newdb' dropped on {base}.\n")), "{out}");
     assert!(out.contains("Database: (none)\n"), "{out}");
 }
+
+#[test]
+fn set_timeout_sends_the_query_timeout_header() {
+    let server = FakeServer::start(standard);
+    let output = basalt(
+        &[
+            "-s",
+            &server.url("demo"),
+            "-p",
+            "x",
+            "-c",
+            "SELECT 1; SET timeout 2500; SELECT 2; SET timeout default; SELECT 3",
+        ],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    let sent: Vec<Option<String>> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.header("x-basalt-timeout-ms").map(str::to_string))
+        .collect();
+    assert_eq!(sent, [None, Some("2500".to_string()), None]);
+}

@@ -134,6 +134,11 @@ impl From<crate::query::QueryError> for ApiError {
             Q::Invalid(m) => ApiError::bad_request(m),
             Q::Forbidden(m) => ApiError::forbidden(m),
             Q::Engine(e) => ApiError::from(e),
+            // A client error: the query, as sent, needs more time or memory than allowed.
+            Q::Timeout(m) => ApiError::new(StatusCode::BAD_REQUEST, "Query timeout", m),
+            Q::Budget(m) => ApiError::new(StatusCode::BAD_REQUEST, "Query memory budget exceeded", m),
+            // Nobody reads this answer: the client went away.
+            Q::Cancelled(m) => ApiError::new(StatusCode::BAD_REQUEST, "Query cancelled", m),
         }
     }
 }

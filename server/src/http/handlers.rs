@@ -1,5 +1,7 @@
 //! The request handlers. Each checks the caller's role, runs engine work on the blocking
-//! pool, and answers JSON or the error envelope.
+//! pool, and answers JSON or the error envelope. SQL answers stream (`query_stream.rs`):
+//! the query runs under the request's limits, is cancelled when the client goes away, and a
+//! large result goes out in chunks as it is found.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,6 +21,8 @@ use crate::query::{Access, Params, QueryRequest};
 use crate::records::{client_record, record_json};
 use crate::registry::DbHandle;
 use crate::users::Role;
+
+mod query_stream;
 
 type ApiResult = Result<Response, ApiError>;
 
@@ -193,12 +197,13 @@ fn check_lang(lang: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn run_sql(app: Arc<App>, name: &str, req: QueryRequest) -> ApiResult {
+async fn run_sql(app: Arc<App>, name: &str, headers: &HeaderMap, req: QueryRequest) -> ApiResult {
     let h = db(&app, name)?;
+    let limits = query_stream::limits(&app.settings.query, headers)?;
     let started = Instant::now();
     let writes = req.access > Access::Read;
-    let result = blocking(move || {
-        let r = crate::query::run(&h.db, &req);
+    query_stream::answer(limits, move |limits, cancel, sink| {
+        let r = crate::query::run_streaming(&h.db, &req, limits, cancel, sink);
         if writes {
             match &r {
                 Ok(_) => h.metrics.commit_latency.observe(started.elapsed()),
@@ -207,10 +212,9 @@ async fn run_sql(app: Arc<App>, name: &str, req: QueryRequest) -> ApiResult {
                 }
             }
         }
-        r.map_err(ApiError::from)
+        r
     })
-    .await?;
-    Ok(Json(json!({"result": result})).into_response())
+    .await
 }
 
 /// `POST /command/{db}/sql`.
@@ -224,7 +228,7 @@ pub async fn command(
     check_lang(&lang)?;
     let (text, params) = command_body(&headers, &body)?;
     let req = QueryRequest { text, params, access: access_of(caller.role), limit: None, transaction: false };
-    run_sql(app, &name, req).await
+    run_sql(app, &name, &headers, req).await
 }
 
 /// `POST /command/{db}/sql/{text}`: the command in the path.
@@ -232,6 +236,7 @@ pub async fn command_in_path(
     State(app): State<Arc<App>>,
     Extension(caller): Extension<Caller>,
     Path((name, lang, text)): Path<(String, String, String)>,
+    headers: HeaderMap,
 ) -> ApiResult {
     check_lang(&lang)?;
     let req = QueryRequest {
@@ -241,27 +246,32 @@ pub async fn command_in_path(
         limit: None,
         transaction: false,
     };
-    run_sql(app, &name, req).await
+    run_sql(app, &name, &headers, req).await
 }
 
 /// `GET /query/{db}/sql/{text}`: read-only, at most 20 rows.
-pub async fn query(State(app): State<Arc<App>>, Path((name, lang, text)): Path<(String, String, String)>) -> ApiResult {
+pub async fn query(
+    State(app): State<Arc<App>>,
+    Path((name, lang, text)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
     check_lang(&lang)?;
     let req =
         QueryRequest { text, params: Params::default(), access: Access::Read, limit: Some(20), transaction: false };
-    run_sql(app, &name, req).await
+    run_sql(app, &name, &headers, req).await
 }
 
 /// `GET /query/{db}/sql/{text}/{limit}`: read-only; `-1` means no limit.
 pub async fn query_limited(
     State(app): State<Arc<App>>,
     Path((name, lang, text, limit)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
 ) -> ApiResult {
     check_lang(&lang)?;
     let limit: i64 = limit.parse().map_err(|_| ApiError::bad_request(format!("limit '{limit}' is not a number")))?;
     let limit = if limit < 0 { None } else { Some(limit as usize) };
     let req = QueryRequest { text, params: Params::default(), access: Access::Read, limit, transaction: false };
-    run_sql(app, &name, req).await
+    run_sql(app, &name, &headers, req).await
 }
 
 /// `POST /batch/{db}`: OrientDB's batch of operations, run as one transaction.
@@ -269,6 +279,7 @@ pub async fn batch(
     State(app): State<Arc<App>>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
     let j = parse_json(&body)?;
@@ -312,7 +323,7 @@ pub async fn batch(
     let text = script.iter().map(|s| s.trim().trim_end_matches(';').to_string()).collect::<Vec<_>>().join(";\n");
     let params = Params::from_json(j.get("parameters")).map_err(ApiError::bad_request)?;
     let req = QueryRequest { text, params, access: access_of(caller.role), limit: None, transaction };
-    run_sql(app, &name, req).await
+    run_sql(app, &name, &headers, req).await
 }
 
 /// `GET /document/{db}/{rid}`.

@@ -141,6 +141,7 @@ fn build_session(cli: &Cli) -> Result<Session, ConsoleError> {
         connect_timeout: seconds("--connect-timeout", cli.connect_timeout)?,
         request_timeout: seconds("--timeout", cli.timeout)?,
         tls: TlsOptions { insecure: cli.insecure, ca_cert: cli.ca_cert.clone() },
+        query_timeout_ms: None,
     };
     if cli.insecure {
         eprintln!("Warning: --insecure: server certificates are not checked, so the connection can be intercepted.");

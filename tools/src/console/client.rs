@@ -52,7 +52,17 @@ pub struct ClientOptions {
     pub request_timeout: Duration,
     /// Certificate checking.
     pub tls: TlsOptions,
+    /// The query timeout asked of the server (`SET timeout`), sent as `X-Basalt-Timeout-Ms`
+    /// (`None`: the server's default).
+    pub query_timeout_ms: Option<u64>,
 }
+
+/// The header that asks the server for a query timeout.
+pub const QUERY_TIMEOUT_HEADER: &str = "X-Basalt-Timeout-Ms";
+
+/// How much longer than a query timeout the console waits for the answer (the server
+/// answers with the timeout error right after it fires).
+const QUERY_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
 
 impl Default for ClientOptions {
     fn default() -> ClientOptions {
@@ -60,6 +70,7 @@ impl Default for ClientOptions {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             tls: TlsOptions::default(),
+            query_timeout_ms: None,
         }
     }
 }
@@ -150,23 +161,24 @@ impl Client {
         options: &ClientOptions,
     ) -> Result<Client, ConsoleError> {
         assert!(!servers.is_empty(), "a client needs at least one server");
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .proxy(None)
-            .timeout_connect(Some(options.connect_timeout))
-            .timeout_global(Some(options.request_timeout))
-            .user_agent(format!("basalt-console/{}", env!("CARGO_PKG_VERSION")))
-            .tls_config(tls_config(&options.tls)?)
-            .build();
         Ok(Client {
-            agent: ureq::Agent::new_with_config(config),
+            agent: agent(options)?,
             servers,
             current: 0,
             credentials,
             options: options.clone(),
             notes: Vec::new(),
         })
+    }
+
+    /// Asks the server for this query timeout from now on (`None`: its default); waits for
+    /// answers at least that long.
+    pub fn set_query_timeout(&mut self, ms: Option<u64>) -> Result<(), ConsoleError> {
+        let mut options = self.options.clone();
+        options.query_timeout_ms = ms;
+        self.agent = agent(&options)?;
+        self.options = options;
+        Ok(())
     }
 
     /// The servers, in the user's order.
@@ -222,12 +234,13 @@ impl Client {
         let url = format!("{}{}", server.base_url(), request.path);
         let auth =
             self.credentials.as_ref().map(|c| format!("Basic {}", base64(&format!("{}:{}", c.user, c.password))));
+        let timeout = self.options.query_timeout_ms.map(|ms| ms.to_string());
         let result = match request.method {
-            Method::Get => with_auth(self.agent.get(&url), auth).call(),
-            Method::Delete => with_auth(self.agent.delete(&url), auth).call(),
+            Method::Get => with_headers(self.agent.get(&url), auth, timeout).call(),
+            Method::Delete => with_headers(self.agent.delete(&url), auth, timeout).call(),
             Method::Post => {
                 let body = request.body.as_ref().map(JsonText::to_compact).unwrap_or_default();
-                with_auth(self.agent.post(&url), auth).header("Content-Type", "application/json").send(body)
+                with_headers(self.agent.post(&url), auth, timeout).header("Content-Type", "application/json").send(body)
             }
         };
         let mut response = result.map_err(|e| self.classify(e))?;
@@ -273,6 +286,36 @@ impl Client {
             e @ (ureq::Error::BadUri(_) | ureq::Error::Http(_)) => Failure::BeforeSend(format!("bad request URL: {e}")),
             e => Failure::AfterSend(e.to_string()),
         }
+    }
+}
+
+/// The HTTP agent for `options`: it waits for an answer at least as long as the query
+/// timeout it asks for, plus a margin.
+fn agent(options: &ClientOptions) -> Result<ureq::Agent, ConsoleError> {
+    let query = options.query_timeout_ms.map(|ms| Duration::from_millis(ms) + QUERY_TIMEOUT_MARGIN);
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .proxy(None)
+        .timeout_connect(Some(options.connect_timeout))
+        .timeout_global(Some(query.map_or(options.request_timeout, |q| q.max(options.request_timeout))))
+        .user_agent(format!("basalt-console/{}", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls_config(&options.tls)?)
+        .build();
+    Ok(ureq::Agent::new_with_config(config))
+}
+
+/// Adds the Authorization header when there are credentials, and the query timeout header
+/// when one is set.
+fn with_headers<B>(
+    builder: ureq::RequestBuilder<B>,
+    auth: Option<String>,
+    timeout_ms: Option<String>,
+) -> ureq::RequestBuilder<B> {
+    let builder = with_auth(builder, auth);
+    match timeout_ms {
+        Some(ms) => builder.header(QUERY_TIMEOUT_HEADER, ms),
+        None => builder,
     }
 }
 

@@ -51,6 +51,9 @@ pub enum Command {
     SetFormat(Format),
     /// `SET maxwidth <n>`: the widest table cell, in characters.
     SetMaxWidth(usize),
+    /// `SET timeout <ms>` (sent as `X-Basalt-Timeout-Ms` with every request) or `SET timeout
+    /// default` (`None`: the server's default).
+    SetTimeout(Option<u64>),
     /// `INFO`: where the console is connected.
     Info,
     /// `HELP`.
@@ -214,7 +217,7 @@ fn parse_database_target(args: &[String], create: bool) -> Result<DatabaseTarget
 }
 
 fn parse_set(args: &[String]) -> Result<Command, String> {
-    let usage = "usage: SET format json|table, or SET maxwidth <characters>";
+    let usage = "usage: SET format json|table, SET maxwidth <characters>, or SET timeout <milliseconds>|default";
     match args {
         [] => Ok(Command::ShowSettings),
         [key, value] if key.eq_ignore_ascii_case("format") => match value.to_lowercase().as_str() {
@@ -225,6 +228,11 @@ fn parse_set(args: &[String]) -> Result<Command, String> {
         [key, value] if key.eq_ignore_ascii_case("maxwidth") => match value.parse::<usize>() {
             Ok(width) if width >= 4 => Ok(Command::SetMaxWidth(width)),
             _ => Err(format!("maxwidth must be a whole number of at least 4, got '{value}'")),
+        },
+        [key, value] if key.eq_ignore_ascii_case("timeout") => match value.parse::<u64>() {
+            _ if value.eq_ignore_ascii_case("default") => Ok(Command::SetTimeout(None)),
+            Ok(ms) if ms >= 1 => Ok(Command::SetTimeout(Some(ms))),
+            _ => Err(format!("timeout must be a whole number of milliseconds (at least 1) or default, got '{value}'")),
         },
         _ => Err(usage.to_owned()),
     }
@@ -289,6 +297,10 @@ mod tests {
         assert_eq!(parse_command("set"), Ok(Command::ShowSettings));
         assert_eq!(parse_command("set FORMAT Json"), Ok(Command::SetFormat(Format::Json)));
         assert_eq!(parse_command("SET maxwidth 12"), Ok(Command::SetMaxWidth(12)));
+        assert_eq!(parse_command("SET timeout 5000"), Ok(Command::SetTimeout(Some(5000))));
+        assert_eq!(parse_command("set TIMEOUT default"), Ok(Command::SetTimeout(None)));
+        assert!(parse_command("SET timeout 0").is_err());
+        assert!(parse_command("SET timeout soon").is_err());
     }
 
     #[test]

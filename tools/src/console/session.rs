@@ -31,6 +31,7 @@ Console commands (case-insensitive; a command ends at the end of its line, SQL a
   BEGIN ... COMMIT | ROLLBACK         collect statements and send them at COMMIT as one transaction
   SET format table|json               how results are printed
   SET maxwidth <n>                    the widest table cell, in characters
+  SET timeout <ms>|default            the server stops a query running longer (default: its own)
   SET                                 show the settings
   INFO                                where the console is connected
   HELP                                this text
@@ -166,7 +167,7 @@ impl Session {
                     return Ok(Flow::Continue);
                 }
                 Command::Commit | Command::Rollback | Command::Help | Command::Info | Command::ShowSettings => {}
-                Command::SetFormat(_) | Command::SetMaxWidth(_) | Command::Begin => {}
+                Command::SetFormat(_) | Command::SetMaxWidth(_) | Command::SetTimeout(_) | Command::Begin => {}
                 Command::Exit => {
                     let count = self.transaction.rollback().unwrap_or(0);
                     if count > 0 {
@@ -193,11 +194,24 @@ impl Session {
             Command::DropDatabase(target) => self.drop_database(target)?,
             Command::HaStatus => self.ha_status()?,
             Command::ShowSettings => {
-                let text = format!("format = {}\nmaxwidth = {}\n", self.settings.format, self.settings.max_width);
+                let timeout = match self.options.query_timeout_ms {
+                    Some(ms) => format!("{ms} ms"),
+                    None => "the server's default".to_string(),
+                };
+                let text = format!(
+                    "format = {}\nmaxwidth = {}\ntimeout = {timeout}\n",
+                    self.settings.format, self.settings.max_width
+                );
                 self.print(&text)?;
             }
             Command::SetFormat(format) => self.settings.format = format,
             Command::SetMaxWidth(width) => self.settings.max_width = width,
+            Command::SetTimeout(ms) => {
+                self.options.query_timeout_ms = ms;
+                if let Some(client) = &mut self.client {
+                    client.set_query_timeout(ms)?;
+                }
+            }
             Command::Info => self.info()?,
             Command::Help => self.print(HELP)?,
             Command::Exit => return Ok(Flow::Exit),
@@ -565,7 +579,10 @@ mod tests {
         assert_eq!(s.execute("SET format json"), Ok(Flow::Continue));
         assert_eq!(s.execute("set maxwidth 12"), Ok(Flow::Continue));
         s.execute("SET").unwrap();
-        assert_eq!(out.text(), "format = json\nmaxwidth = 12\n");
+        assert_eq!(out.text(), "format = json\nmaxwidth = 12\ntimeout = the server's default\n");
+        assert_eq!(s.execute("SET timeout 2500"), Ok(Flow::Continue));
+        s.execute("SET").unwrap();
+        assert!(out.text().ends_with("timeout = 2500 ms\n"), "{}", out.text());
         s.execute("help").unwrap();
         assert!(out.text().contains("HA STATUS"));
         assert_eq!(s.execute("QUIT"), Ok(Flow::Exit));

@@ -90,6 +90,34 @@ pub struct SelectStatement {
     pub skip: Option<IntArg>,
     /// `LIMIT n`.
     pub limit: Option<IntArg>,
+    /// `TIMEOUT n [RETURN | EXCEPTION]`.
+    pub timeout: Option<Timeout>,
+}
+
+/// `TIMEOUT n [RETURN | EXCEPTION]` of a SELECT (OrientDB's `OTimeout`): the longest the
+/// statement may run, in milliseconds, and what happens then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeout {
+    /// Milliseconds.
+    pub ms: IntArg,
+    /// `RETURN` or `EXCEPTION` as written (`None`: not written, which means EXCEPTION).
+    pub strategy: Option<TimeoutStrategy>,
+}
+
+impl Timeout {
+    /// Whether the statement answers the rows it found by then (`RETURN`) instead of failing.
+    pub fn returns(&self) -> bool {
+        self.strategy == Some(TimeoutStrategy::Return)
+    }
+}
+
+/// What a SELECT does when its `TIMEOUT` passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutStrategy {
+    /// `RETURN`: end the result there.
+    Return,
+    /// `EXCEPTION`: fail (the default).
+    Exception,
 }
 
 /// Traversal order of TRAVERSE.

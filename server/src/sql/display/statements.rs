@@ -136,7 +136,16 @@ impl Display for SelectStatement {
             skip: self.skip.as_ref(),
             limit: self.limit.as_ref(),
         };
-        write!(f, "{tail}")
+        write!(f, "{tail}")?;
+        if let Some(t) = &self.timeout {
+            write!(f, " TIMEOUT {}", t.ms)?;
+            match t.strategy {
+                Some(crate::sql::ast::TimeoutStrategy::Return) => f.write_str(" RETURN")?,
+                Some(crate::sql::ast::TimeoutStrategy::Exception) => f.write_str(" EXCEPTION")?,
+                None => {}
+            }
+        }
+        Ok(())
     }
 }
 

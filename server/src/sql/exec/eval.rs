@@ -1,5 +1,5 @@
 //! Expressions and conditions: the [`Env`] of one statement (snapshot, parameters, script
-//! variables, subquery cache, nesting guard), the [`Ctx`] of one row (current record, LET
+//! variables, subquery cache, nesting guard, the query's [`Watch`]), the [`Ctx`] of one row (current record, LET
 //! values, parent context, depth, aggregate results, MATCH bindings), and [`eval`] / [`test`].
 //!
 //! Operators (comparisons, arithmetic, LIKE) are in `ops.rs`.
@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use basalt_engine::{Document, Record, Rid, Snapshot, Value};
 
+use super::control::{rows_bytes, Watch};
 use super::ops::{arithmetic, cmp_values, compare, contains, values_eq};
 use super::rows::{int_value, truthy, Data, Res, Row};
 use super::{functions, MAX_COLLECTION_ITEMS, MAX_EXEC_STACK_BYTES, MAX_SUBQUERY_DEPTH};
@@ -31,6 +32,8 @@ pub(crate) struct Env<'e> {
     pub tx_schema_changed: bool,
     /// Fields the open transaction gives records it updated (an UPDATE builds on them).
     pub tx_updates: Option<&'e HashMap<Rid, Document>>,
+    /// The query's cancellation, deadlines and memory budget.
+    pub watch: &'e Watch,
     /// Stack address when the statement started, for the depth guard.
     stack_base: usize,
     /// Subqueries being evaluated, nested.
@@ -49,25 +52,39 @@ fn stack_address() -> usize {
 
 impl<'e> Env<'e> {
     /// An environment over a snapshot.
-    pub fn new(snap: &'e Snapshot<'e>, params: &'e Params, vars: &'e HashMap<String, Value>) -> Env<'e> {
+    pub fn new(
+        snap: &'e Snapshot<'e>,
+        params: &'e Params,
+        vars: &'e HashMap<String, Value>,
+        watch: &'e Watch,
+    ) -> Env<'e> {
         Env {
             snap,
             params,
             vars,
             tx_schema_changed: false,
             tx_updates: None,
+            watch,
             stack_base: stack_address(),
             nesting: Cell::new(0),
             cache: RefCell::new(HashMap::new()),
         }
     }
 
-    /// Fails cleanly when evaluation went too deep for the thread's stack.
+    /// Fails cleanly when evaluation went too deep for the thread's stack, and counts a
+    /// unit of work for the query's [`Watch`] (cancellation and timeouts).
+    #[inline]
     pub fn guard(&self) -> Res<()> {
         if stack_address().abs_diff(self.stack_base) > MAX_EXEC_STACK_BYTES {
             return Err(QueryError::Invalid("the query is nested too deeply to evaluate".into()));
         }
-        Ok(())
+        self.watch.tick()
+    }
+
+    /// Counts a unit of work (a loop iteration) for the query's [`Watch`].
+    #[inline]
+    pub fn tick(&self) -> Res<()> {
+        self.watch.tick()
     }
 
     /// Reads a record (absent: `None`).
@@ -94,10 +111,18 @@ impl<'e> Env<'e> {
         let result = super::run_read(self, Some(ctx), s, None);
         self.nesting.set(depth);
         let rows = Rc::new(result?);
+        // A subquery naming no variable cannot see the row it is evaluated for.
+        let cacheable = match cached {
+            None => !s.to_string().contains('$'),
+            Some(_) => false,
+        };
         if cached.is_none() {
-            // A subquery naming no variable cannot see the row it is evaluated for.
-            let cacheable = !s.to_string().contains('$');
             self.cache.borrow_mut().insert(key, cacheable.then(|| rows.clone()));
+        }
+        if !cacheable {
+            // The rows live as long as the caller uses them; what it keeps of them is
+            // charged again where it is kept (a sorted row, a group, a LET value).
+            self.watch.release(rows_bytes(&rows));
         }
         Ok(rows)
     }
@@ -110,6 +135,7 @@ impl<'e> Env<'e> {
             Value::Null => {}
             Value::List(items) | Value::Set(items) => {
                 for i in items {
+                    self.tick()?;
                     self.value_rows(i, out)?;
                 }
             }
@@ -241,6 +267,7 @@ pub(crate) fn value_field(env: &Env<'_>, v: &Value, name: &str) -> Res<Option<Va
         Value::List(items) | Value::Set(items) => {
             let mut out = Vec::with_capacity(items.len());
             for i in items {
+                env.tick()?;
                 if let Some(x) = value_field(env, i, name)? {
                     out.push(x);
                 }
@@ -313,6 +340,7 @@ pub(crate) fn value_attribute(env: &Env<'_>, v: &Value, a: RecordAttribute) -> R
         Value::List(items) | Value::Set(items) => {
             let mut out = Vec::with_capacity(items.len());
             for i in items {
+                env.tick()?;
                 out.push(value_attribute(env, i, a)?);
             }
             Value::List(out)
@@ -547,6 +575,7 @@ fn eval_filter(env: &Env<'_>, ctx: &Ctx<'_>, target: &Expr, condition: &Expr) ->
     let t = eval(env, ctx, target)?;
     let mut out = Vec::new();
     for item in items(t) {
+        env.tick()?;
         let row = env.value_row(&item)?;
         if test(env, &ctx.with_row(&row), condition)? {
             out.push(item);
@@ -608,6 +637,7 @@ fn eval_contains_condition(env: &Env<'_>, ctx: &Ctx<'_>, op: ContainsOp, left: &
     };
     let all = op == ContainsOp::ContainsAll;
     for el in &elements {
+        env.tick()?;
         let row = env.value_row(el)?;
         let ok = test(env, &ctx.with_row(&row), condition)?;
         if ok && !all {

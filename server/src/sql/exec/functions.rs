@@ -98,6 +98,7 @@ pub(crate) fn step(env: &Env<'_>, rid: Rid, f: GraphFn, labels: &[String], out: 
             return Ok(());
         }
     };
+    env.tick()?;
     for (edge, other) in env.snap.neighbours(rid, dir, &labels)? {
         out.push(Value::Link(if edges { edge } else { other }));
     }
@@ -113,6 +114,7 @@ pub(crate) fn step_value(env: &Env<'_>, v: &Value, f: GraphFn, labels: &[String]
         Value::Link(r) => step(env, *r, f, labels, out),
         Value::List(items) | Value::Set(items) => {
             for i in items {
+                env.tick()?;
                 step_value(env, i, f, labels, out)?;
             }
             Ok(())
@@ -280,7 +282,15 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
             let mut acc = dedup_values(items(it.next().unwrap_or(Value::Null)));
             for v in it {
                 let other = items(v);
-                acc.retain(|x| other.iter().any(|y| x.total_cmp(y).is_eq()));
+                let mut stopped = Ok(());
+                acc.retain(|x| {
+                    // Each element scans `other` whole: look at the clock for every one.
+                    if stopped.is_ok() {
+                        stopped = env.watch.check();
+                    }
+                    stopped.is_ok() && other.iter().any(|y| x.total_cmp(y).is_eq())
+                });
+                stopped?;
             }
             Ok(Value::List(acc))
         }

@@ -23,7 +23,7 @@ use super::functions::{labels, step_value, GraphFn};
 use super::plan::{choose_index, class_name, for_each_source, lookup_rids};
 use super::rows::{Data, Res, Row};
 use super::select::{int_arg, limit_of, Pipeline};
-use super::{MAX_RESULT_ROWS, MAX_TRAVERSE_DEPTH};
+use super::MAX_TRAVERSE_DEPTH;
 use crate::query::QueryError;
 use crate::sql::ast::{AliasedExpr, Expr, Ident, MatchFilter, MatchStatement, Projection, Target};
 
@@ -84,6 +84,9 @@ type Extras = Vec<(String, Value)>;
 
 /// A record a step reaches, at a depth (recursive steps), by a path.
 type Reached = (Rid, Option<u32>, Vec<Rid>);
+
+/// Estimated bytes of a [`Reached`] besides its path's RIDs.
+const REACHED_BYTES: usize = 64;
 
 impl<'q, 'e> Matcher<'q, 'e> {
     fn node(&mut self, f: &'q MatchFilter, positive: bool) -> Res<usize> {
@@ -297,6 +300,9 @@ impl<'q, 'e> Matcher<'q, 'e> {
         let mut seen = HashSet::from([start]);
         let mut queue = VecDeque::from([(start, 0u32)]);
         let mut out = Vec::new();
+        // Charged while the walk builds its list (a check of the peak), given back with it.
+        let mut charged = 0usize;
+        let charged = &mut charged;
         while let Some((rid, depth)) = queue.pop_front() {
             let mut path = vec![rid];
             let mut at = rid;
@@ -305,10 +311,10 @@ impl<'q, 'e> Matcher<'q, 'e> {
                 at = *p;
             }
             path.reverse();
+            self.env.tick()?;
+            self.env.watch.charge(REACHED_BYTES + 8 * path.len())?;
+            *charged += REACHED_BYTES + 8 * path.len();
             out.push((rid, Some(depth), path));
-            if out.len() > MAX_RESULT_ROWS {
-                return Err(QueryError::Invalid(format!("a MATCH step reached more than {MAX_RESULT_ROWS} records")));
-            }
             if e.max_depth.is_some_and(|m| depth >= m) || depth as usize >= MAX_TRAVERSE_DEPTH {
                 continue;
             }
@@ -330,6 +336,7 @@ impl<'q, 'e> Matcher<'q, 'e> {
                 }
             }
         }
+        self.env.watch.release(*charged);
         Ok(out)
     }
 
@@ -351,6 +358,8 @@ impl<'q, 'e> Matcher<'q, 'e> {
                 }
                 Ok(true)
             })?;
+            // A scan is kept for the whole MATCH (a record id and its slot each).
+            self.env.watch.charge(16 * rids.len())?;
         }
         let rids = Rc::new(rids);
         if !n.needs_matched {
@@ -407,11 +416,6 @@ impl<'q, 'e> Matcher<'q, 'e> {
                 }
             }
             self.found += 1;
-            if self.found > MAX_RESULT_ROWS {
-                return Err(QueryError::Invalid(format!(
-                    "MATCH found more than {MAX_RESULT_ROWS} matches; add a LIMIT"
-                )));
-            }
             let mut row: Vec<(String, Value)> = self
                 .nodes
                 .iter()
@@ -441,6 +445,7 @@ impl<'q, 'e> Matcher<'q, 'e> {
         let bound_before = b[node].is_some();
         let mut any = false;
         for cand in cands {
+            self.env.tick()?;
             let rid = cand.0;
             if bound_before {
                 if b[node].as_ref().and_then(Value::as_rid) == Some(rid) {
@@ -537,6 +542,7 @@ pub(crate) fn run_match(
         unwind: &m.unwind,
         skip,
         limit,
+        timeout_key: None,
     };
     let nodes_named = |row: &Row| -> Row {
         match &row.data {

@@ -26,9 +26,17 @@
 //! - **Access**: a read-only request runs only read statements; a writer may change
 //!   records but not the schema. Everything is checked before anything runs.
 //! - **Bounds**: never a panic; subqueries nest at most [`MAX_SUBQUERY_DEPTH`] deep,
-//!   evaluation stops before using [`MAX_EXEC_STACK_BYTES`] of stack, results and
-//!   intermediate collections are capped ([`MAX_RESULT_ROWS`], [`MAX_COLLECTION_ITEMS`]),
-//!   MATCH recursion by [`MAX_TRAVERSE_DEPTH`], SLEEP by [`MAX_SLEEP_MS`].
+//!   evaluation stops before using [`MAX_EXEC_STACK_BYTES`] of stack, intermediate
+//!   collections are capped ([`MAX_COLLECTION_ITEMS`]), MATCH recursion by
+//!   [`MAX_TRAVERSE_DEPTH`], SLEEP by [`MAX_SLEEP_MS`].
+//! - **Limits** (`control.rs`): every loop ticks the query's watch, so a query stops within
+//!   milliseconds of its timeout, of a SELECT's `TIMEOUT` clause, or of its cancellation
+//!   (the client went away); what it holds (sorts, groups, DISTINCT, subquery results, LET
+//!   values, collected results) is charged to its memory budget and it is refused, naming
+//!   the budget, when that is exceeded. `ORDER BY ... LIMIT n` keeps n rows (`sort.rs`).
+//! - **Streaming**: the last statement of a script, when it is a SELECT outside a
+//!   transaction, hands its rows to the caller's sink as it finds them (`tail.rs`): without
+//!   ORDER BY or GROUP BY nothing is collected.
 //!
 //! A script's result is its `RETURN` value, else the result of its last statement other
 //! than `BEGIN`, `COMMIT` and `SLEEP` (empty after a `ROLLBACK`).
@@ -37,12 +45,12 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use basalt_engine::{Committed, Database, Document, Rid, Transaction, Value};
-use serde_json::Value as Json;
 
-use crate::query::{Access, QueryError, QueryRequest};
+use crate::query::{Access, CancelToken, QueryError, QueryLimits, QueryRequest, RowSink};
 use crate::sql::ast::{Expr, LetValue, RecordAttribute, Statement};
 use crate::sql::{parse_script, ParseError};
 
+mod control;
 mod eval;
 mod functions;
 mod match_;
@@ -52,15 +60,17 @@ mod regex;
 mod rows;
 mod schema;
 mod select;
+mod sort;
+mod tail;
 mod traverse;
 mod write;
+
+use control::{rows_bytes, value_bytes, Watch};
 
 use eval::{Ctx, Env};
 use rows::{resolve_temps, Data, Pending, Res, Row};
 use write::{Enrich, Op, Output, Planned};
 
-/// Most rows a result (or a sort, a group, a traversal) may hold.
-pub const MAX_RESULT_ROWS: usize = 1_000_000;
 /// Most items an intermediate collection (`out().out()`, `unionall()`, ...) may hold.
 pub const MAX_COLLECTION_ITEMS: usize = 2_000_000;
 /// Deepest nesting of subqueries.
@@ -140,13 +150,22 @@ fn check_access(statements: &[Statement], access: Access) -> Res<()> {
     Ok(())
 }
 
-/// Runs SQL (one statement or a script) and answers its result rows as JSON.
-pub fn run(db: &Database, req: &QueryRequest) -> Result<Vec<Json>, QueryError> {
+/// Runs SQL (one statement or a script) under `limits` and `cancel`, handing its result
+/// rows as JSON to `sink` in order.
+pub fn run_streaming(
+    db: &Database,
+    req: &QueryRequest,
+    limits: &QueryLimits,
+    cancel: &CancelToken,
+    sink: &mut dyn RowSink,
+) -> Result<(), QueryError> {
     let statements = parse_script(&req.text).map_err(syntax_error)?;
     check_access(&statements, req.access)?;
-    let mut script = Script { db, req, vars: HashMap::new(), tx: None, retries: HashMap::new() };
-    let rows = script.run(&statements)?;
-    rows.iter().map(Row::to_json).collect()
+    let watch = Watch::new(limits, cancel);
+    let mut script =
+        Script { db, req, vars: HashMap::new(), tx: None, retries: HashMap::new(), watch: &watch, vars_bytes: 0 };
+    let mut emit = |row: &Row| -> Res<()> { sink.row(row.to_json()?) };
+    script.run(&statements, &mut emit)
 }
 
 /// A transaction opened by BEGIN.
@@ -169,10 +188,15 @@ struct Script<'a> {
     tx: Option<OpenTx>,
     /// Retries left per COMMIT RETRY statement.
     retries: HashMap<usize, u32>,
+    /// The request's cancellation, deadline and memory budget.
+    watch: &'a Watch,
+    /// Estimated bytes of the script variables (charged to the budget).
+    vars_bytes: usize,
 }
 
 impl Script<'_> {
-    fn run(&mut self, statements: &[Statement]) -> Res<Vec<Row>> {
+    /// Runs the statements, handing the result rows to `out`.
+    fn run(&mut self, statements: &[Statement], out: &mut dyn FnMut(&Row) -> Res<()>) -> Res<()> {
         let implicit = self.req.transaction && !statements.iter().any(|s| matches!(s, Statement::Begin));
         if implicit {
             self.begin(usize::MAX);
@@ -193,7 +217,12 @@ impl Script<'_> {
                         return Err(QueryError::Invalid("COMMIT without BEGIN".into()));
                     };
                     match self.db.commit(&open.tx) {
-                        Ok(c) => self.committed(&c, &mut result)?,
+                        Ok(c) => {
+                            self.watch.pause(true);
+                            let read_back = self.committed(&c, &mut result);
+                            self.watch.pause(false);
+                            read_back?
+                        }
                         Err(basalt_engine::Error::Conflict { .. })
                             if retry.is_some() && open.begin_at != usize::MAX =>
                         {
@@ -227,26 +256,25 @@ impl Script<'_> {
                     let ms = match n {
                         crate::sql::ast::IntArg::Value(v) => *v,
                         crate::sql::ast::IntArg::Parameter(p) => {
-                            let snap = self.db.snapshot();
-                            let env = Env::new(&snap, &self.req.params, &self.vars);
-                            eval::parameter(&env, p)?.as_i64().unwrap_or(0)
+                            self.with_env(|env| Ok(eval::parameter(env, p)?.as_i64().unwrap_or(0)))?
                         }
                     };
-                    std::thread::sleep(Duration::from_millis(ms.clamp(0, MAX_SLEEP_MS) as u64));
+                    self.sleep(Duration::from_millis(ms.clamp(0, MAX_SLEEP_MS) as u64))?;
                 }
                 Statement::Let { name, value } => {
                     let rows = match value {
                         LetValue::Statement(inner) => self.statement(inner, None)?,
                         LetValue::Expr(e) => {
                             let v = self.with_env(|env| eval::eval(env, &Ctx::default(), e))?;
-                            self.vars.insert(name.name.clone(), v.clone());
+                            self.set_var(&name.name, v.clone())?;
                             result = value_result_rows(v);
+                            self.settle(&result);
                             pc += 1;
                             continue;
                         }
                     };
                     let v = Value::List(rows.iter().map(Row::to_value).collect());
-                    self.vars.insert(name.name.clone(), v);
+                    self.set_var(&name.name, v)?;
                     result = rows;
                 }
                 Statement::Return(e) => {
@@ -265,11 +293,22 @@ impl Script<'_> {
                     })?;
                     break;
                 }
+                Statement::Select(sel) if pc == last_pos && self.tx.is_none() => {
+                    // The result goes out as it is found: nothing is collected.
+                    self.with_env(|env| {
+                        select::select_into(env, None, sel, self.req.limit, &mut |row| {
+                            out(&row)?;
+                            Ok(true)
+                        })
+                    })?;
+                    return Ok(());
+                }
                 other => {
                     let default_limit = if pc == last_pos { self.req.limit } else { None };
                     result = self.statement(other, default_limit)?;
                 }
             }
+            self.settle(&result);
             pc += 1;
         }
         if let Some(open) = self.tx.take() {
@@ -280,9 +319,45 @@ impl Script<'_> {
                 ));
             }
             let c = self.db.commit(&open.tx)?;
+            // Committed: nothing after this may answer the request as failed by a timeout.
+            self.watch.pause(true);
             self.committed(&c, &mut result)?;
         }
-        Ok(result)
+        // No ticks here: the result may be a committed write's, which must not be answered
+        // as timed out; the sink stops when the client goes away.
+        for row in &result {
+            out(row)?;
+        }
+        Ok(())
+    }
+
+    /// Sets a script variable, charging its size to the budget.
+    fn set_var(&mut self, name: &str, v: Value) -> Res<()> {
+        let bytes = value_bytes(&v);
+        if let Some(old) = self.vars.insert(name.to_string(), v) {
+            self.vars_bytes = self.vars_bytes.saturating_sub(value_bytes(&old));
+        }
+        self.vars_bytes += bytes;
+        self.watch.charge(bytes)
+    }
+
+    /// After a statement: the query holds its variables and `result`, nothing else (what a
+    /// finished statement charged and dropped is forgotten).
+    fn settle(&self, result: &[Row]) {
+        self.watch.settle(self.vars_bytes + rows_bytes(result));
+    }
+
+    /// SLEEP, cut short (with the error) when the query is cancelled or times out.
+    fn sleep(&self, total: Duration) -> Res<()> {
+        let until = Instant::now() + total;
+        loop {
+            self.watch.check()?;
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            std::thread::sleep(left.min(Duration::from_millis(10)));
+        }
     }
 
     fn begin(&mut self, at: usize) {
@@ -336,7 +411,7 @@ impl Script<'_> {
     /// Runs `f` with an environment over a fresh snapshot (dropped before returning).
     fn with_env<T>(&self, f: impl FnOnce(&Env<'_>) -> Res<T>) -> Res<T> {
         let snap = self.db.snapshot();
-        let mut env = Env::new(&snap, &self.req.params, &self.vars);
+        let mut env = Env::new(&snap, &self.req.params, &self.vars, self.watch);
         env.tx_schema_changed = self.tx.as_ref().is_some_and(|t| t.schema_changed);
         env.tx_updates = self.tx.as_ref().map(|t| &t.updates);
         f(&env)
@@ -413,7 +488,13 @@ impl Script<'_> {
             let mut tx = Transaction::new();
             let temps = apply(&mut tx, &planned.ops);
             match self.db.commit(&tx) {
-                Ok(c) => return self.with_env(|env| committed_output(env, &planned, &temps, &c)),
+                Ok(c) => {
+                    // Committed: its answer is built with the checks paused.
+                    self.watch.pause(true);
+                    let answer = self.with_env(|env| committed_output(env, &planned, &temps, &c));
+                    self.watch.pause(false);
+                    return answer;
+                }
                 Err(basalt_engine::Error::Conflict { .. }) if attempt < MAX_CONFLICT_RETRIES => {
                     attempt += 1;
                     backoff(attempt);
@@ -591,5 +672,7 @@ pub(crate) fn run_read(
     }
 }
 
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod tests;

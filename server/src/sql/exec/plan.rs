@@ -255,6 +255,7 @@ pub(crate) fn for_each_source(
                 let Some(index) = env.snap.index(&choice.index) else { return Ok(()) };
                 let schema = env.snap.schema();
                 for rid in lookup_rids(index, &choice.lookup) {
+                    env.tick()?;
                     let Some(r) = env.load(rid)? else { continue };
                     if schema.is_subclass_of(&r.class, &class) && !f(Row::record(r))? {
                         break;
@@ -263,6 +264,7 @@ pub(crate) fn for_each_source(
                 return Ok(());
             }
             for r in env.snap.scan(&class, true)? {
+                env.tick()?;
                 if !f(Row::record(r?))? {
                     break;
                 }
@@ -272,6 +274,7 @@ pub(crate) fn for_each_source(
         Target::Cluster(c) => {
             let id = cluster_id(env, c)?;
             for r in env.snap.scan_cluster(id) {
+                env.tick()?;
                 if !f(Row::record(r?))? {
                     break;
                 }
@@ -286,6 +289,7 @@ pub(crate) fn for_each_source(
         }
         Target::Rids(rids) => {
             for r in rids {
+                env.tick()?;
                 if let Some(rec) = env.load(Rid::new(r.cluster, r.position))? {
                     if !f(Row::record(rec))? {
                         break;
@@ -297,6 +301,7 @@ pub(crate) fn for_each_source(
         Target::Subquery(s) => {
             let rows = env.subquery(ctx, s)?;
             for r in rows.iter() {
+                env.tick()?;
                 if !f(r.clone())? {
                     break;
                 }
@@ -307,6 +312,7 @@ pub(crate) fn for_each_source(
             let mut rows = Vec::new();
             env.value_rows(super::eval::parameter(env, p)?, &mut rows)?;
             for r in rows {
+                env.tick()?;
                 if !f(r)? {
                     break;
                 }
@@ -317,6 +323,7 @@ pub(crate) fn for_each_source(
             let mut rows = Vec::new();
             env.value_rows(variable(env, ctx, v)?, &mut rows)?;
             for r in rows {
+                env.tick()?;
                 if !f(r)? {
                     break;
                 }

@@ -3,20 +3,23 @@
 //! then `UNWIND`, `DISTINCT`, `ORDER BY`, `SKIP`, `LIMIT`. MATCH reuses the [`Pipeline`]
 //! for its `RETURN`.
 //!
-//! Streaming: a SELECT without ORDER BY, DISTINCT, UNWIND or aggregates stops reading its
-//! target once SKIP + LIMIT rows passed. Others collect at most [`MAX_RESULT_ROWS`] rows.
+//! Streaming: a SELECT without ORDER BY or aggregates hands its rows on as it reads its
+//! target, and stops reading once SKIP + LIMIT rows passed; ORDER BY with LIMIT keeps the
+//! first SKIP + LIMIT rows in a bounded heap (see `tail.rs`). What is kept counts against
+//! the query's memory budget (`control.rs`); every row read counts a tick of its watch.
 //! `ORDER BY` keys come from the projection when they name one of its aliases, else from
 //! the row before projection (so a row may be sorted by a field it does not return).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
+use std::collections::BTreeMap;
 
 use basalt_engine::{Document, Value};
 
+use super::control::{row_bytes, value_bytes};
 use super::eval::{eval, test, AggValues, Ctx, Env};
 use super::functions::{is_aggregate, is_count_star};
+use super::plan;
 use super::rows::{int_value, Data, OrdValue, Res, Row};
-use super::{plan, MAX_RESULT_ROWS};
+use super::tail::Tail;
 use crate::query::QueryError;
 use crate::sql::ast::{
     AliasedExpr, Expr, FunctionCall, Ident, IntArg, LetItem, Member, OrderItem, Projection, SelectStatement,
@@ -48,6 +51,12 @@ impl Acc {
             _ => "avg",
         };
         Acc { kind, count: 0, int_sum: 0, float_sum: 0.0, floats: false, best: None, values: Vec::new() }
+    }
+
+    /// Whether it keeps the values it is given (`list()`, `set()`): they count against the
+    /// memory budget.
+    pub fn keeps_values(&self) -> bool {
+        self.kind == "list" || self.kind == "set"
     }
 
     /// Counts a row (`count(*)`).
@@ -281,13 +290,23 @@ pub(crate) struct Pipeline<'q> {
     pub skip: usize,
     /// `LIMIT`.
     pub limit: Option<usize>,
+    /// The SELECT whose `TIMEOUT ... RETURN` ends the source early (its address).
+    pub timeout_key: Option<usize>,
 }
-
-/// A row with its sort keys.
-type Keyed = (Vec<Value>, Row);
 
 /// One group: its first row with that row's LET values, and its accumulators.
 type Group = (Option<(Row, Vec<(String, Value)>)>, Vec<Acc>);
+
+/// The groups of a GROUP BY (or the one group of aggregates without it).
+#[derive(Default)]
+struct Groups {
+    /// The groups, in the order their first rows came.
+    list: Vec<Group>,
+    /// Where each key's group is.
+    index: BTreeMap<Vec<OrdValue>, usize>,
+    /// Bytes charged for them.
+    bytes: usize,
+}
 
 impl<'q> Pipeline<'q> {
     fn shape(&self) -> Res<Shape<'q>> {
@@ -370,29 +389,50 @@ impl<'q> Pipeline<'q> {
     }
 
     /// Runs the pipeline over the rows `source` hands it (it stops when the handler
-    /// returns false).
+    /// returns false) and collects the result, charged to the query's budget (the caller
+    /// owns that charge with the rows).
     pub fn run(
         &self,
         env: &Env<'_>,
         parent: Option<&Ctx<'_>>,
         source: impl FnOnce(&mut dyn FnMut(Row) -> Res<bool>) -> Res<()>,
     ) -> Res<Vec<Row>> {
+        let mut rows = Vec::new();
+        self.run_into(env, parent, source, &mut |row| {
+            env.watch.charge(row_bytes(&row))?;
+            rows.push(row);
+            Ok(true)
+        })?;
+        Ok(rows)
+    }
+
+    /// Runs the pipeline, handing each result row to `sink` as soon as it is known (it
+    /// stops when the sink returns false): without ORDER BY or GROUP BY, while the source
+    /// is still being read.
+    pub fn run_into(
+        &self,
+        env: &Env<'_>,
+        parent: Option<&Ctx<'_>>,
+        source: impl FnOnce(&mut dyn FnMut(Row) -> Res<bool>) -> Res<()>,
+        sink: &mut dyn FnMut(Row) -> Res<bool>,
+    ) -> Res<()> {
         let shape = self.shape()?;
         let distinct = self.distinct
             || self.projections.iter().any(|p| {
                 matches!(p, Projection::Expr(AliasedExpr { expr: Expr::Call(c), .. })
                     if c.name.name.eq_ignore_ascii_case("distinct") && c.args.len() == 1)
             });
-        let streaming = self.order_by.is_empty() && !distinct && self.unwind.is_empty();
         let base = Ctx { parent, ..Ctx::default() };
         let names: Vec<String> = self.order_by.iter().map(|o| default_alias(&o.expr)).collect();
-        let mut out: Vec<Keyed> = Vec::new();
-        let mut skipped = 0usize;
-        let want = self.limit.map(|l| l.saturating_add(self.skip));
-        let mut groups: Vec<Group> = Vec::new();
-        let mut group_index: BTreeMap<Vec<OrdValue>, usize> = BTreeMap::new();
+        let dirs: Vec<SortDirection> = self.order_by.iter().map(|o| o.direction).collect();
+        let mut tail = Tail::new(&dirs, self.unwind, distinct, self.skip, self.limit);
+        if tail.full() {
+            return Ok(());
+        }
+        let mut groups = Groups::default();
 
         let mut handle = |row: Row| -> Res<bool> {
+            env.tick()?;
             let lets = self.lets(env, &Ctx { row: Some(&row), ..base })?;
             let ctx = Ctx { row: Some(&row), lets: &lets, ..base };
             if let Some(w) = self.where_clause {
@@ -402,33 +442,8 @@ impl<'q> Pipeline<'q> {
             }
             match &shape {
                 Shape::Aggregate(aggs) => {
-                    let mut key = Vec::with_capacity(self.group_by.len());
-                    for g in self.group_by {
-                        key.push(OrdValue(eval(env, &ctx, self.group_expr(g))?));
-                    }
-                    let at = match group_index.get(&key) {
-                        Some(i) => *i,
-                        None => {
-                            groups.push((None, aggs.iter().map(|c| Acc::new(&c.name.name)).collect()));
-                            group_index.insert(key, groups.len() - 1);
-                            groups.len() - 1
-                        }
-                    };
-                    let group = &mut groups[at];
-                    for (acc, call) in group.1.iter_mut().zip(aggs) {
-                        if is_star_call(call) {
-                            acc.add_row();
-                        } else {
-                            acc.add(&eval(env, &ctx, &call.args[0])?)?;
-                        }
-                    }
-                    if group.0.is_none() {
-                        group.0 = Some((row.clone(), lets.clone()));
-                    }
-                    if groups.len() > MAX_RESULT_ROWS {
-                        return Err(too_many_rows());
-                    }
-                    return Ok(true);
+                    self.group(env, &ctx, aggs, &mut groups, &row, &lets)?;
+                    Ok(true)
                 }
                 Shape::Expand(x) => {
                     let v = eval(env, &ctx, x)?;
@@ -436,42 +451,35 @@ impl<'q> Pipeline<'q> {
                     env.value_rows(v, &mut rows)?;
                     for r in rows {
                         let keys = self.order_keys(env, &Ctx { row: Some(&r), ..base }, None, &names)?;
-                        out.push((keys, r));
+                        if !tail.push(env, (keys, r), sink)? {
+                            return Ok(false);
+                        }
                     }
+                    Ok(true)
                 }
                 Shape::Whole => {
                     let keys = self.order_keys(env, &ctx, None, &names)?;
-                    out.push((keys, row.clone()));
+                    tail.push(env, (keys, row.clone()), sink)
                 }
                 Shape::Project => {
                     let d = self.project(env, &ctx, &row)?;
                     let keys = self.order_keys(env, &ctx, Some(&d), &names)?;
-                    out.push((keys, Row::doc(d)));
+                    tail.push(env, (keys, Row::doc(d)), sink)
                 }
             }
-            if streaming {
-                // Apply SKIP as rows come, and stop once LIMIT rows are in.
-                while skipped < self.skip && !out.is_empty() {
-                    out.remove(0);
-                    skipped += 1;
-                }
-                if want.is_some_and(|w| out.len() + skipped >= w) {
-                    out.truncate(want.unwrap_or(0).saturating_sub(skipped));
-                    return Ok(false);
-                }
-            }
-            if out.len() > MAX_RESULT_ROWS {
-                return Err(too_many_rows());
-            }
-            Ok(true)
         };
-        source(&mut handle)?;
+        match source(&mut handle) {
+            // `TIMEOUT n RETURN` fired: the rows so far are the result.
+            Err(e) if self.timeout_key.is_some_and(|k| env.watch.returns_on(k, &e)) => {}
+            other => other?,
+        }
 
         if let Shape::Aggregate(aggs) = &shape {
-            if groups.is_empty() && self.group_by.is_empty() {
-                groups.push((None, aggs.iter().map(|c| Acc::new(&c.name.name)).collect()));
+            if groups.list.is_empty() && self.group_by.is_empty() {
+                groups.list.push((None, aggs.iter().map(|c| Acc::new(&c.name.name)).collect()));
             }
-            for (first, accs) in &groups {
+            for (first, accs) in &groups.list {
+                env.tick()?;
                 let values: AggValues =
                     aggs.iter().zip(accs).map(|(c, a)| (*c as *const FunctionCall as usize, a.finish())).collect();
                 let empty = Row::doc(Document::new());
@@ -482,35 +490,62 @@ impl<'q> Pipeline<'q> {
                 let ctx = Ctx { row: Some(row), lets, aggs: Some(&values), ..base };
                 let d = self.project(env, &ctx, row)?;
                 let keys = self.order_keys(env, &ctx, Some(&d), &names)?;
-                out.push((keys, Row::doc(d)));
+                if !tail.push(env, (keys, Row::doc(d)), sink)? {
+                    break;
+                }
+            }
+            env.watch.release(groups.bytes);
+        }
+        tail.finish(env, sink)
+    }
+
+    /// Adds a row to its group (a new group is charged to the budget, as are the values
+    /// `list()` and `set()` keep).
+    fn group(
+        &self,
+        env: &Env<'_>,
+        ctx: &Ctx<'_>,
+        aggs: &[&FunctionCall],
+        groups: &mut Groups,
+        row: &Row,
+        lets: &[(String, Value)],
+    ) -> Res<()> {
+        let mut key = Vec::with_capacity(self.group_by.len());
+        for g in self.group_by {
+            key.push(OrdValue(eval(env, ctx, self.group_expr(g))?));
+        }
+        let at = match groups.index.get(&key) {
+            Some(i) => *i,
+            None => {
+                let bytes = key.iter().map(|k| value_bytes(&k.0)).sum::<usize>()
+                    + row_bytes(row)
+                    + lets.iter().map(|(n, v)| n.len() + value_bytes(v)).sum::<usize>()
+                    + 64 * (aggs.len() + 2);
+                env.watch.charge(bytes)?;
+                groups.bytes += bytes;
+                groups.list.push((None, aggs.iter().map(|c| Acc::new(&c.name.name)).collect()));
+                groups.index.insert(key, groups.list.len() - 1);
+                groups.list.len() - 1
+            }
+        };
+        let group = &mut groups.list[at];
+        for (acc, call) in group.1.iter_mut().zip(aggs) {
+            if is_star_call(call) {
+                acc.add_row();
+            } else {
+                let v = eval(env, ctx, &call.args[0])?;
+                if acc.keeps_values() {
+                    let bytes = value_bytes(&v);
+                    env.watch.charge(bytes)?;
+                    groups.bytes += bytes;
+                }
+                acc.add(&v)?;
             }
         }
-        if !self.unwind.is_empty() {
-            out = unwind(out, self.unwind)?;
+        if group.0.is_none() {
+            group.0 = Some((row.clone(), lets.to_vec()));
         }
-        if distinct {
-            let mut seen = BTreeSet::new();
-            out.retain(|(_, r)| seen.insert(OrdValue(distinct_key(r))));
-        }
-        if !self.order_by.is_empty() {
-            let dirs: Vec<SortDirection> = self.order_by.iter().map(|o| o.direction).collect();
-            out.sort_by(|(a, _), (b, _)| {
-                for ((x, y), d) in a.iter().zip(b).zip(&dirs) {
-                    let o = x.total_cmp(y);
-                    let o = if *d == SortDirection::Desc { o.reverse() } else { o };
-                    if o.is_ne() {
-                        return o;
-                    }
-                }
-                std::cmp::Ordering::Equal
-            });
-        }
-        let skip = if streaming { self.skip.saturating_sub(skipped) } else { self.skip };
-        let rows = out.into_iter().skip(skip).map(|(_, r)| r);
-        Ok(match self.limit {
-            Some(l) => rows.take(l).collect(),
-            None => rows.collect(),
-        })
+        Ok(())
     }
 
     /// A GROUP BY key naming a projection alias groups by that projection.
@@ -537,54 +572,31 @@ fn is_star_call(c: &FunctionCall) -> bool {
     c.name.name.eq_ignore_ascii_case("count") && matches!(c.args.as_slice(), [Expr::Star])
 }
 
-fn too_many_rows() -> QueryError {
-    QueryError::Invalid(format!("the result has more than {MAX_RESULT_ROWS} rows; add a LIMIT or narrow the WHERE"))
-}
-
-/// What DISTINCT compares: the record id of records, the content of projections.
-fn distinct_key(r: &Row) -> Value {
-    match &r.data {
-        Data::Record(_) | Data::Pending(_) => Value::Link(r.rid().unwrap_or_default()),
-        other => Row { data: other.clone(), depth: None }.to_value(),
-    }
-}
-
-/// UNWIND: one row per element of each named list field.
-fn unwind(rows: Vec<Keyed>, fields: &[Ident]) -> Res<Vec<Keyed>> {
-    let mut rows = rows;
-    for f in fields {
-        let mut next = Vec::with_capacity(rows.len());
-        for (keys, row) in rows {
-            let Data::Doc(d) = &row.data else {
-                next.push((keys, row));
-                continue;
-            };
-            match d.get(&f.name) {
-                Some(Value::List(items) | Value::Set(items)) => {
-                    for i in items {
-                        let mut copy = (**d).clone();
-                        copy.set(f.name.clone(), i.clone());
-                        next.push((keys.clone(), Row { data: Data::Doc(Rc::new(copy)), depth: row.depth }));
-                    }
-                }
-                _ => next.push((keys, row)),
-            }
-            if next.len() > MAX_RESULT_ROWS {
-                return Err(too_many_rows());
-            }
-        }
-        rows = next;
-    }
-    Ok(rows)
-}
-
-/// Runs a SELECT.
+/// Runs a SELECT and collects its rows (charged to the query's budget; the caller owns
+/// that charge with the rows).
 pub(crate) fn select(
     env: &Env<'_>,
     parent: Option<&Ctx<'_>>,
     s: &SelectStatement,
     default_limit: Option<usize>,
 ) -> Res<Vec<Row>> {
+    let mut rows = Vec::new();
+    select_into(env, parent, s, default_limit, &mut |row| {
+        env.watch.charge(row_bytes(&row))?;
+        rows.push(row);
+        Ok(true)
+    })?;
+    Ok(rows)
+}
+
+/// Runs a SELECT, handing its rows to `sink` as they are known (see [`Pipeline::run_into`]).
+pub(crate) fn select_into(
+    env: &Env<'_>,
+    parent: Option<&Ctx<'_>>,
+    s: &SelectStatement,
+    default_limit: Option<usize>,
+    sink: &mut dyn FnMut(Row) -> Res<bool>,
+) -> Res<()> {
     let skip = int_arg(env, s.skip.as_ref(), "SKIP")?.unwrap_or(0).max(0) as usize;
     let limit = limit_of(env, s.limit.as_ref(), default_limit)?;
     // count(*) of a whole class is the class's record count.
@@ -595,9 +607,23 @@ pub(crate) fn select(
             let n = plan::class_count(env, c)?;
             let mut d = Document::new();
             d.set(alias_of(a), int_value(n as i64));
-            return Ok(vec![Row::doc(d)]);
+            sink(Row::doc(d))?;
+            return Ok(());
         }
     }
+    let key = s as *const SelectStatement as usize;
+    let timeout = match &s.timeout {
+        None => None,
+        Some(t) => match int_arg(env, Some(&t.ms), "TIMEOUT")? {
+            Some(ms) if ms >= 0 => Some((ms, t.returns())),
+            other => {
+                return Err(QueryError::Invalid(format!(
+                    "TIMEOUT must be a number of milliseconds, 0 or more (got {})",
+                    other.unwrap_or(-1)
+                )))
+            }
+        },
+    };
     let pipeline = Pipeline {
         projections: &s.projections,
         distinct: s.distinct,
@@ -608,13 +634,24 @@ pub(crate) fn select(
         unwind: &s.unwind,
         skip,
         limit,
+        timeout_key: timeout.filter(|(_, returns)| *returns).map(|_| key),
     };
     let base = Ctx { parent, ..Ctx::default() };
-    pipeline.run(env, parent, |f| match &s.from {
-        None => {
-            f(Row::doc(Document::new()))?;
-            Ok(())
-        }
-        Some(t) => plan::for_each_source(env, &base, t, s.where_clause.as_ref(), f),
-    })
+    let armed = timeout.map(|(ms, returns)| env.watch.enter(key, ms, returns));
+    let result = pipeline.run_into(
+        env,
+        parent,
+        |f| match &s.from {
+            None => {
+                f(Row::doc(Document::new()))?;
+                Ok(())
+            }
+            Some(t) => plan::for_each_source(env, &base, t, s.where_clause.as_ref(), f),
+        },
+        sink,
+    );
+    if let Some(prev) = armed {
+        env.watch.leave(prev);
+    }
+    result
 }

@@ -131,12 +131,13 @@ fn index_selection() {
         "CREATE INDEX byAge ON P (age) NOTUNIQUE",
         "CREATE INDEX byNameCity ON P (city, name) NOTUNIQUE",
     ] {
-        super::run(&db, &req(s)).unwrap();
+        crate::query::run(&db, &req(s)).unwrap();
     }
     let snap = db.snapshot();
     let params = Params::default();
     let vars = HashMap::new();
-    let env = Env::new(&snap, &params, &vars);
+    let watch = super::control::Watch::new(&crate::query::QueryLimits::default(), &crate::query::CancelToken::new());
+    let env = Env::new(&snap, &params, &vars, &watch);
     let pick = |sql: &str| choose_index(&env, "P", Some(&where_of(sql))).unwrap();
 
     let c = pick("SELECT FROM P WHERE name = 'x'").unwrap();
@@ -174,7 +175,7 @@ fn deep_queries_are_errors_or_answers_never_overflows() {
             let dir = tempfile::tempdir().unwrap();
             let (db, _) = Database::create(dir.path(), Options::default()).unwrap();
             let run = |text: String| {
-                super::run(
+                crate::query::run(
                     &db,
                     &QueryRequest {
                         text,

@@ -15,17 +15,17 @@ use std::collections::{HashSet, VecDeque};
 
 use basalt_engine::{Rid, Value};
 
+use super::control::row_bytes;
 use super::eval::{eval, test, Ctx, Env};
 use super::plan::for_each_source;
 use super::rows::{Data, Res, Row};
 use super::select::{int_arg, limit_of};
-use super::MAX_RESULT_ROWS;
+use crate::query::QueryError;
+use crate::sql::ast::{Projection, TraverseStatement, TraverseStrategy};
 
 /// How many start records depth first takes onto its list at a time (OrientDB's
 /// `DepthFirstTraverseStep.fetchNextEntryPoints` takes "a max batch of 100").
 const DEPTH_FIRST_ROOT_BATCH: usize = 100;
-use crate::query::QueryError;
-use crate::sql::ast::{Projection, TraverseStatement, TraverseStrategy};
 
 /// Appends every record link in a value.
 fn links(v: &Value, out: &mut Vec<Rid>) {
@@ -69,14 +69,23 @@ pub(crate) fn traverse(
         Some(n) => Some(n.min(i64::from(u32::MAX)) as u32),
         None => None,
     };
-    let limit = limit_of(env, t.limit.as_ref(), default_limit)?.unwrap_or(MAX_RESULT_ROWS + 1);
+    let limit = limit_of(env, t.limit.as_ref(), default_limit)?.unwrap_or(usize::MAX);
     if limit == 0 {
         return Ok(Vec::new());
     }
     let base = Ctx { parent, ..Ctx::default() };
+    // Bytes of the walk's own state (roots, queue or stack, visited set), charged to the
+    // budget while it runs and given back at the end.
+    let extra = std::cell::Cell::new(0usize);
+    let hold = |n: usize| -> Res<()> {
+        env.watch.charge(n)?;
+        extra.set(extra.get() + n);
+        Ok(())
+    };
     let mut roots = Vec::new();
     for_each_source(env, &base, &t.target, None, &mut |row| {
         if let Some(r) = row.rid() {
+            hold(48)?;
             roots.push(r);
         }
         Ok(true)
@@ -97,13 +106,11 @@ pub(crate) fn traverse(
         Ok(Some(row))
     };
     let expands = |depth: u32| max_depth.is_none_or(|m| depth < m);
+    // The result is charged to the budget (the caller owns that charge with the rows), as
+    // is each record id the walk has seen or queued.
     let push = |out: &mut Vec<Row>, row: Row| -> Res<bool> {
+        env.watch.charge(row_bytes(&row))?;
         out.push(row);
-        if out.len() > MAX_RESULT_ROWS {
-            return Err(QueryError::Invalid(format!(
-                "TRAVERSE reached more than {MAX_RESULT_ROWS} records; add MAXDEPTH, WHILE or LIMIT"
-            )));
-        }
         Ok(out.len() < limit)
     };
 
@@ -116,11 +123,13 @@ pub(crate) fn traverse(
                 }
             }
             while let Some((rid, depth)) = queue.pop_front() {
+                env.tick()?;
                 let Some(row) = admit(rid, depth)? else { continue };
                 let next = if expands(depth) { children(env, &base, &row, &t.projections)? } else { Vec::new() };
                 if !push(&mut out, row)? {
                     break;
                 }
+                hold(48 * next.len())?;
                 for c in next {
                     if visited.insert(c) {
                         queue.push_back((c, depth + 1));
@@ -152,12 +161,14 @@ pub(crate) fn traverse(
                     }
                     continue;
                 }
+                env.tick()?;
                 let Some(row) = entry.pop_front() else { break };
                 let depth = row.depth.unwrap_or(0);
                 let next = if expands(depth) { children(env, &base, &row, &t.projections)? } else { Vec::new() };
                 if !push(&mut out, row)? {
                     break 'walk;
                 }
+                hold(48 * next.len())?;
                 for c in next {
                     if visited.insert(c) {
                         if let Some(child) = admit(c, depth + 1)? {
@@ -168,5 +179,6 @@ pub(crate) fn traverse(
             }
         }
     }
+    env.watch.release(extra.get());
     Ok(out)
 }

@@ -3,7 +3,7 @@
 
 use super::super::ast::{
     AliasedExpr, Expr, IntArg, LetItem, OrderItem, Projection, RecordId, SelectStatement, SortDirection, Target,
-    TraverseStatement, TraverseStrategy,
+    Timeout, TimeoutStrategy, TraverseStatement, TraverseStrategy,
 };
 use super::super::lexer::TokenKind;
 use super::{Parser, Result};
@@ -46,6 +46,17 @@ impl Parser<'_> {
         select.order_by = self.parse_order_by()?;
         select.unwind = self.parse_unwind()?;
         (select.skip, select.limit) = self.parse_skip_limit()?;
+        if self.eat_keyword("TIMEOUT") {
+            let ms = self.parse_int_arg("milliseconds")?;
+            let strategy = if self.eat_keyword("RETURN") {
+                Some(TimeoutStrategy::Return)
+            } else if self.eat_keyword("EXCEPTION") {
+                Some(TimeoutStrategy::Exception)
+            } else {
+                None
+            };
+            select.timeout = Some(Timeout { ms, strategy });
+        }
         Ok(select)
     }
 
