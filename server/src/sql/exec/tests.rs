@@ -211,7 +211,7 @@ fn every_listed_function_and_method_is_known_and_unknown_ones_name_the_nearest()
     let run = |text: String| {
         let req =
             QueryRequest { text, params: Params::default(), access: Access::Admin, limit: None, transaction: false };
-        super::run(&db, &req).map(|_| ()).map_err(|e| e.to_string())
+        crate::query::run(&db, &req).map(|_| ()).map_err(|e| e.to_string())
     };
     for f in FUNCTIONS {
         // Arity errors are fine: the name was found.
