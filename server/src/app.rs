@@ -187,7 +187,11 @@ fn start(settings: Settings) -> Result<(), StartError> {
     // The background loop checkpoints at the configured threshold, off the commit path; a
     // commit only runs one itself (paying its latency) if the loop fell far behind.
     let options = Options { checkpoint_dirty_pages: settings.checkpoint_dirty_pages * 2, ..Options::default() };
-    let registry = Registry::new(&settings.home, options);
+    let backoff = crate::registry::Backoff {
+        initial: Duration::from_millis(settings.limits.reopen_backoff_initial_ms),
+        max: Duration::from_millis(settings.limits.reopen_backoff_max_ms),
+    };
+    let registry = Registry::new(&settings.home, options).with_backoff(backoff);
     registry.open_all().map_err(|e| StartError::Other(e.to_string()))?;
     // The demo before the root user: a first start killed while loading it leaves no user,
     // so the next start is a first run again and loads the demo again.
@@ -234,6 +238,7 @@ async fn serve_until_signal(
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let checkpoints = tokio::spawn(checkpoint_loop(app.clone(), stop_rx.clone()));
+    let supervisor = tokio::spawn(crate::registry::supervise(app.clone(), stop_rx.clone()));
     info!(address = %http_addr, %scheme, databases = ?app.registry.names(), "listening; status ONLINE");
     // One line on stdout that scripts can wait for.
     println!("basalt-server ready: {scheme}://{http_addr}");
@@ -244,6 +249,7 @@ async fn serve_until_signal(
     let _ = stop_tx.send(true);
     let _ = server.await;
     let _ = checkpoints.await;
+    let _ = supervisor.await;
     let app2 = app.clone();
     let _ = tokio::task::spawn_blocking(move || app2.registry.close_all()).await;
     info!("basalt-server stopped");
