@@ -125,7 +125,10 @@ fn ensure_root(users: &Users) -> Result<(), StartError> {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (generate_password(), true),
     };
-    users.set("root", &password, Role::Admin).map_err(|e| StartError::Other(e.to_string()))?;
+    users.set("root", &password, Role::Admin).map_err(|e| {
+        let source = if generated { "the generated root password" } else { "BASALT_ROOT_PASSWORD" };
+        StartError::Other(format!("{source}: {e}"))
+    })?;
     if generated {
         println!("Generated the password of user 'root' (shown only this once; stored hashed): {password}");
         let _ = std::io::stdout().flush();
@@ -170,7 +173,8 @@ fn start(settings: Settings) -> Result<(), StartError> {
         let _context = runtime.enter();
         StopSignals::watch()
     };
-    let users = Arc::new(Users::load(&settings.home.join("config")).map_err(|e| StartError::Other(e.to_string()))?);
+    let users = Users::load(&settings.home.join("config")).map_err(|e| StartError::Other(e.to_string()))?;
+    let users = Arc::new(users.with_min_password_length(settings.limits.min_password_length));
     // The first run is the one that creates the root user. A missing basalt.toml does not
     // tell: the file is written before anything can fail (a bad flag, a stop at the node
     // name prompt), and it may be provisioned before the first start; either way the next
