@@ -48,7 +48,10 @@ fn databases_are_created_listed_and_dropped() {
     let home = dir.path();
     let server = start(home);
     let c = server.client();
-    assert_eq!(c.get("/listDatabases").ok_json(), json!({"@type": "d", "@version": 0, "databases": []}));
+    assert_eq!(
+        c.get("/listDatabases").ok_json(),
+        json!({"@type": "d", "@version": 0, "databases": [], "databaseStatus": {}})
+    );
 
     let info = c.post_empty("/database/alpha").ok_json();
     assert_eq!(info["name"], "alpha");
