@@ -125,7 +125,10 @@ fn ensure_root(users: &Users) -> Result<(), StartError> {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (generate_password(), true),
     };
-    users.set("root", &password, Role::Admin).map_err(|e| StartError::Other(e.to_string()))?;
+    users.set("root", &password, Role::Admin).map_err(|e| {
+        let source = if generated { "the generated root password" } else { "BASALT_ROOT_PASSWORD" };
+        StartError::Other(format!("{source}: {e}"))
+    })?;
     if generated {
         println!("Generated the password of user 'root' (shown only this once; stored hashed): {password}");
         let _ = std::io::stdout().flush();
@@ -170,7 +173,8 @@ fn start(settings: Settings) -> Result<(), StartError> {
         let _context = runtime.enter();
         StopSignals::watch()
     };
-    let users = Arc::new(Users::load(&settings.home.join("config")).map_err(|e| StartError::Other(e.to_string()))?);
+    let users = Users::load(&settings.home.join("config")).map_err(|e| StartError::Other(e.to_string()))?;
+    let users = Arc::new(users.with_min_password_length(settings.limits.min_password_length));
     // The first run is the one that creates the root user. A missing basalt.toml does not
     // tell: the file is written before anything can fail (a bad flag, a stop at the node
     // name prompt), and it may be provisioned before the first start; either way the next
@@ -187,7 +191,11 @@ fn start(settings: Settings) -> Result<(), StartError> {
     // The background loop checkpoints at the configured threshold, off the commit path; a
     // commit only runs one itself (paying its latency) if the loop fell far behind.
     let options = Options { checkpoint_dirty_pages: settings.checkpoint_dirty_pages * 2, ..Options::default() };
-    let registry = Registry::new(&settings.home, options);
+    let backoff = crate::registry::Backoff {
+        initial: Duration::from_millis(settings.limits.reopen_backoff_initial_ms),
+        max: Duration::from_millis(settings.limits.reopen_backoff_max_ms),
+    };
+    let registry = Registry::new(&settings.home, options).with_backoff(backoff);
     registry.open_all().map_err(|e| StartError::Other(e.to_string()))?;
     // The demo before the root user: a first start killed while loading it leaves no user,
     // so the next start is a first run again and loads the demo again.
@@ -234,6 +242,7 @@ async fn serve_until_signal(
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let checkpoints = tokio::spawn(checkpoint_loop(app.clone(), stop_rx.clone()));
+    let supervisor = tokio::spawn(crate::registry::supervise(app.clone(), stop_rx.clone()));
     info!(address = %http_addr, %scheme, databases = ?app.registry.names(), "listening; status ONLINE");
     // One line on stdout that scripts can wait for.
     println!("basalt-server ready: {scheme}://{http_addr}");
@@ -244,6 +253,7 @@ async fn serve_until_signal(
     let _ = stop_tx.send(true);
     let _ = server.await;
     let _ = checkpoints.await;
+    let _ = supervisor.await;
     let app2 = app.clone();
     let _ = tokio::task::spawn_blocking(move || app2.registry.close_all()).await;
     info!("basalt-server stopped");

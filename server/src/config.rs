@@ -130,6 +130,9 @@ pub struct FileConfig {
     /// `[query]`.
     #[serde(default)]
     pub query: QuerySection,
+    /// `[limits]`.
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 /// `[http]` of the config file.
@@ -296,6 +299,8 @@ pub struct Settings {
     pub first_run: bool,
     /// Create the demo database on the first run.
     pub demo: bool,
+    /// `[limits]`: what clients may hold, and how offline databases are retried.
+    pub limits: Limits,
 }
 
 /// A problem with the configuration.
@@ -522,8 +527,96 @@ pub fn resolve(args: &Args) -> Result<Settings, ConfigError> {
         query: file.query.resolve(&config_path)?,
         first_run,
         demo: !args.no_demo,
+        limits: file.limits.checked().map_err(|message| ConfigError::Invalid { path: config_path.clone(), message })?,
     })
 }
+
+// --- [limits]: bounds on what clients may hold (logins, connections) and the retry of
+// offline databases. One self-contained block; every knob has a default.
+
+/// `[limits]` of the config file, and the resolved values (every field has a default).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// A client must send a request's headers within this long (from the connection's
+    /// start, or from the first byte of a later request).
+    pub header_timeout_ms: u64,
+    /// A request's whole body must arrive within this long once its headers did.
+    pub body_timeout_ms: u64,
+    /// An idle keep-alive connection (no request in flight) is closed after this long.
+    pub idle_timeout_ms: u64,
+    /// Most open HTTP connections; lowered at start to what the open-file limit allows.
+    pub max_connections: usize,
+    /// Most open HTTP connections from one client address.
+    pub max_connections_per_address: usize,
+    /// Password checks running at once (0: one per core).
+    pub login_workers: usize,
+    /// Password checks waiting for a worker; more are refused with 503.
+    pub login_queue: usize,
+    /// Failed logins per client address and per user name that are not slowed down.
+    pub login_free_failures: u32,
+    /// The delay after the first slowed failure; each further failure doubles it.
+    pub login_delay_base_ms: u64,
+    /// The longest delay between two login attempts of one address or user name.
+    pub login_delay_max_ms: u64,
+    /// Logins that would wait longer than this are refused at once with 429.
+    pub login_wait_max_ms: u64,
+    /// Failure counts are forgotten after this long without a failure.
+    pub login_forget_ms: u64,
+    /// Shortest password for new users and changed passwords.
+    pub min_password_length: usize,
+    /// First wait before reopening an offline database; doubles after each failed try.
+    pub reopen_backoff_initial_ms: u64,
+    /// Longest wait between two tries to reopen an offline database.
+    pub reopen_backoff_max_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 60_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 4096,
+            max_connections_per_address: 256,
+            login_workers: 0,
+            login_queue: 32,
+            login_free_failures: 5,
+            login_delay_base_ms: 100,
+            login_delay_max_ms: 10_000,
+            login_wait_max_ms: 2_000,
+            login_forget_ms: 15 * 60_000,
+            min_password_length: 8,
+            reopen_backoff_initial_ms: 1_000,
+            reopen_backoff_max_ms: 60_000,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits, or what is wrong with them.
+    pub fn checked(self) -> Result<Limits, String> {
+        let positive = [
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("max_connections", self.max_connections as u64),
+            ("max_connections_per_address", self.max_connections_per_address as u64),
+            ("login_queue", self.login_queue as u64),
+            ("min_password_length", self.min_password_length as u64),
+            ("reopen_backoff_initial_ms", self.reopen_backoff_initial_ms),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("[limits] {name} must be at least 1"));
+        }
+        if self.reopen_backoff_max_ms < self.reopen_backoff_initial_ms {
+            return Err("[limits] reopen_backoff_max_ms must be at least reopen_backoff_initial_ms".into());
+        }
+        Ok(self)
+    }
+}
+
+// --- end of [limits]
 
 #[cfg(test)]
 mod tests {

@@ -48,7 +48,10 @@ fn databases_are_created_listed_and_dropped() {
     let home = dir.path();
     let server = start(home);
     let c = server.client();
-    assert_eq!(c.get("/listDatabases").ok_json(), json!({"@type": "d", "@version": 0, "databases": []}));
+    assert_eq!(
+        c.get("/listDatabases").ok_json(),
+        json!({"@type": "d", "@version": 0, "databases": [], "databaseStatus": {}})
+    );
 
     let info = c.post_empty("/database/alpha").ok_json();
     assert_eq!(info["name"], "alpha");
@@ -196,15 +199,25 @@ fn users_and_roles() {
     assert!(anon.login("root", "wrong").get("/listDatabases").assert_error(401).contains("root"));
 
     // Users.
-    assert_eq!(root.post_json("/users", &json!({"name": "wri", "password": "w", "role": "writer"})).status, 201);
-    assert_eq!(root.post_json("/users", &json!({"name": "rea", "password": "r", "role": "reader"})).status, 201);
-    root.post_json("/users", &json!({"name": "x", "password": "p", "role": "superuser"})).assert_error(400);
+    assert_eq!(
+        root.post_json("/users", &json!({"name": "wri", "password": "writer-pw", "role": "writer"})).status,
+        201
+    );
+    assert_eq!(
+        root.post_json("/users", &json!({"name": "rea", "password": "reader-pw", "role": "reader"})).status,
+        201
+    );
+    root.post_json("/users", &json!({"name": "x", "password": "long-enough", "role": "superuser"})).assert_error(400);
     root.post_json("/users", &json!({"name": "x", "role": "reader"})).assert_error(400);
-    root.post_json("/users", &json!({"name": "bad name", "password": "p", "role": "reader"})).assert_error(400);
+    root.post_json("/users", &json!({"name": "bad name", "password": "long-enough", "role": "reader"}))
+        .assert_error(400);
+    let short =
+        root.post_json("/users", &json!({"name": "s", "password": "1234567", "role": "reader"})).assert_error(400);
+    assert!(short.contains("at least 8"), "{short}");
     let listed = root.get("/users").ok_json();
     assert_eq!(listed["users"].as_array().unwrap().len(), 3, "{listed}");
-    let writer = anon.login("wri", "w");
-    let reader = anon.login("rea", "r");
+    let writer = anon.login("wri", "writer-pw");
+    let reader = anon.login("rea", "reader-pw");
 
     // Reader: reads only.
     assert_eq!(reader.get(&rec_path).ok_json()["name"], "r");
@@ -222,14 +235,17 @@ fn users_and_roles() {
     writer.post_empty("/database/w1").assert_error(403);
     writer.delete("/database/d").assert_error(403);
     writer.get("/users").assert_error(403);
-    writer.post_json("/users", &json!({"name": "y", "password": "p", "role": "admin"})).assert_error(403);
+    writer.post_json("/users", &json!({"name": "y", "password": "long-enough", "role": "admin"})).assert_error(403);
     writer.delete("/users/rea").assert_error(403);
     assert_eq!(root.get(&rec_path).ok_json()["name"], "r", "refused writes changed nothing");
 
     // Admin: changing a password logs the old one out; deleting a user too.
-    assert_eq!(root.post_json("/users", &json!({"name": "wri", "password": "w2", "role": "writer"})).status, 201);
+    assert_eq!(
+        root.post_json("/users", &json!({"name": "wri", "password": "writer-pw2", "role": "writer"})).status,
+        201
+    );
     writer.get("/listDatabases").assert_error(401);
-    assert_eq!(anon.login("wri", "w2").get("/listDatabases").status, 200);
+    assert_eq!(anon.login("wri", "writer-pw2").get("/listDatabases").status, 200);
     assert_eq!(root.delete("/users/rea").status, 204);
     reader.get("/listDatabases").assert_error(401);
     root.delete("/users/rea").assert_error(404);
@@ -452,8 +468,8 @@ fn sql_endpoints_over_http() {
     c.send_raw("POST", &format!("/command/{demo}/sql"), b"SELEKT 1", "text/plain").assert_error(400);
 
     // Roles apply to SQL too.
-    assert_eq!(c.post_json("/users", &json!({"name": "ro", "password": "ro", "role": "reader"})).status, 201);
-    let reader = server.anonymous().login("ro", "ro");
+    assert_eq!(c.post_json("/users", &json!({"name": "ro", "password": "reader-pw", "role": "reader"})).status, 201);
+    let reader = server.anonymous().login("ro", "reader-pw");
     reader
         .send_raw("POST", &format!("/command/{demo}/sql"), b"CREATE VERTEX V SET name = 'ro'", "text/plain")
         .assert_error(403);

@@ -193,7 +193,7 @@ fn a_first_run_that_failed_or_a_provisioned_config_still_gets_the_demo() {
 
     let provisioned = dir.path().join("provisioned");
     basalt_tests::server::write_config(&provisioned, "node_name = \"prov\"\n\n[http]\nslow_request_ms = 5000\n");
-    let server = ServerProcess::start(&provisioned, &[], &[("BASALT_ROOT_PASSWORD", "pw")]);
+    let server = ServerProcess::start(&provisioned, &[], &[("BASALT_ROOT_PASSWORD", "provisioned-pw")]);
     assert_eq!(server.client().get("/listDatabases").ok_json()["databases"], serde_json::json!([DEMO]));
     assert_eq!(local_node(&server.client()), "prov");
 }

@@ -202,7 +202,7 @@ fn restarts_keep_the_data() {
     let e = c.post_json("/document/keep", &json!({"@class": "E", "out": rids[0], "in": rids[1]})).ok_json();
     assert_eq!(c.patch_json(&rid_path("keep", &rids[2]), &json!({"changed": true})).status, 200);
     assert_eq!(c.delete(&rid_path("keep", &rids[3])).status, 204);
-    assert_eq!(c.post_json("/users", &json!({"name": "w", "password": "wp", "role": "writer"})).status, 201);
+    assert_eq!(c.post_json("/users", &json!({"name": "w", "password": "writer-pw", "role": "writer"})).status, 201);
     let before: Vec<Value> = rids.iter().map(|r| c.get(&rid_path("keep", r)).json()).collect();
     let d = digest(&c, "keep");
 
@@ -220,7 +220,7 @@ fn restarts_keep_the_data() {
     assert_eq!(after[2]["changed"], true);
     assert_eq!(after[3]["errors"][0]["code"], 404);
     assert_eq!(digest(&c, "keep"), d);
-    assert_eq!(c.logout().login("w", "wp").get("/listDatabases").status, 200, "users are kept");
+    assert_eq!(c.logout().login("w", "writer-pw").get("/listDatabases").status, 200, "users are kept");
     // Recovery had nothing to redo after a clean stop.
     assert!(again.stderr().contains("recovered_entries=0"), "{}", again.stderr());
 

@@ -6,6 +6,11 @@ use axum::response::{IntoResponse, Response};
 
 use crate::registry::RegistryError;
 
+/// The reason of a 504 for a write whose fate is unknown.
+pub const OUTCOME_UNKNOWN_REASON: &str = "outcome unknown";
+/// What a client should do about a 504 "outcome unknown".
+pub const OUTCOME_UNKNOWN_CONTENT: &str = "the write may have been applied; read before retrying";
+
 /// A failed request: status, a short reason and what to do about it.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -51,6 +56,30 @@ impl ApiError {
             retry_after: Some(5),
             ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable", content)
         }
+    }
+
+    /// 429 with Retry-After: this client must wait before trying again.
+    pub fn too_many_requests(content: impl Into<String>, retry_after_s: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after_s.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests", content)
+        }
+    }
+
+    /// 503 with Retry-After after `retry_after_s` seconds.
+    pub fn busy(content: impl Into<String>, retry_after_s: u64) -> ApiError {
+        ApiError { retry_after: Some(retry_after_s.max(1)), ..ApiError::unavailable(content) }
+    }
+
+    /// 504 "outcome unknown": an IO failure struck while a write was on its way to disk, so
+    /// it may or may not have been applied (DESIGN.md: never a false "ok", never a false
+    /// failure). `detail` says what failed.
+    pub fn outcome_unknown(detail: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            OUTCOME_UNKNOWN_REASON,
+            format!("{OUTCOME_UNKNOWN_CONTENT} ({detail})"),
+        )
     }
 
     /// 500: only for bugs.
@@ -100,6 +129,10 @@ impl From<basalt_engine::Error> for ApiError {
             E::Offline(_) | E::Io { .. } | E::Corrupt { .. } | E::Wal(_) => {
                 ApiError::unavailable(format!("the database is not available on this node: {content}"))
             }
+            // Merge point for the engine's `Error::OutcomeUnknown(String)` (a write whose fate is
+            // unknown after a WAL failure): add the one arm
+            //     E::OutcomeUnknown(detail) => ApiError::outcome_unknown(detail),
+            // here, above the catch-all. Everything else (504, reason, content) is in place.
             E::NoDatabase(_) => ApiError::not_found(content),
             E::AlreadyExists(_) => ApiError::new(StatusCode::CONFLICT, "Already exists", content),
             E::BadEntry { .. } => ApiError::internal(content),
@@ -113,6 +146,7 @@ impl From<RegistryError> for ApiError {
         let content = e.to_string();
         match e {
             RegistryError::NotFound(_) => ApiError::not_found(content),
+            RegistryError::Offline { .. } => ApiError::unavailable(content),
             RegistryError::Exists(_) => ApiError::new(StatusCode::CONFLICT, "Database exists", content),
             RegistryError::BadName(_) => ApiError::bad_request(content),
             RegistryError::InUse(_) => ApiError::new(StatusCode::LOCKED, "Locked", content),

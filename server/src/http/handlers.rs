@@ -71,7 +71,27 @@ fn access_of(role: Role) -> Access {
 
 /// `GET /listDatabases`.
 pub async fn list_databases(State(app): State<Arc<App>>) -> ApiResult {
-    Ok(Json(json!({"@type": "d", "@version": 0, "databases": app.registry.names()})).into_response())
+    // `databases` stays the list of names OrientDB clients read; `databaseStatus` adds, per
+    // database, ONLINE or OFFLINE and why.
+    let mut status = serde_json::Map::new();
+    for s in app.registry.statuses() {
+        status.insert(s.name.clone(), db_status_json(&s));
+    }
+    Ok(Json(json!({"@type": "d", "@version": 0, "databases": app.registry.names(), "databaseStatus": status}))
+        .into_response())
+}
+
+/// A database's status for the status pages: `{"status", "reason"?, "appliedLsn"?}`.
+fn db_status_json(s: &crate::registry::DbStatus) -> Json_ {
+    let mut j = json!({"status": s.status()});
+    if let Some(reason) = &s.offline_reason {
+        j["reason"] = json!(reason);
+        j["reopenAttempts"] = json!(s.reopen_attempts);
+    }
+    if let Some(lsn) = s.applied_lsn {
+        j["appliedLsn"] = json!(lsn);
+    }
+    j
 }
 
 fn database_info(h: &DbHandle) -> Result<Json_, ApiError> {
@@ -487,9 +507,8 @@ fn advertised_host(app: &App) -> String {
 
 fn node_json(app: &App) -> Json_ {
     let mut dbs = serde_json::Map::new();
-    for h in app.registry.all() {
-        let status = if h.db.offline_reason().is_some() { "OFFLINE" } else { "ONLINE" };
-        dbs.insert(h.name.clone(), json!({"status": status, "appliedLsn": h.db.applied_lsn().0}));
+    for s in app.registry.statuses() {
+        dbs.insert(s.name.clone(), db_status_json(&s));
     }
     json!({
         "name": app.settings.node_name,

@@ -1,11 +1,19 @@
 //! The HTTP API (OrientDB's paths, see DESIGN.md's interface contract): the router, the
 //! middleware every request passes (metrics and slow-request log, error envelope, Basic
-//! auth), and the accept loop (plain or TLS) with graceful shutdown.
+//! auth, the body deadline), and the accept loop (plain or TLS) with graceful shutdown.
+//!
+//! What a client may hold is bounded: logins in [`login`] (a fixed pool of password checks,
+//! slowed failures), connections in [`conn`] (caps, header and idle timeouts), and a
+//! request's body must arrive within `body_timeout_ms` ([`read_body_in_time`]).
 
+mod conn;
 mod error;
 mod handlers;
+mod login;
 mod snapshot;
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -19,13 +27,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
-pub use error::ApiError;
+pub use error::{ApiError, OUTCOME_UNKNOWN_CONTENT, OUTCOME_UNKNOWN_REASON};
+pub use login::LoginGuard;
 
 use crate::app::App;
 use crate::users::Role;
@@ -37,6 +45,17 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_MAX_BYTES: u64 = 64 << 20;
 /// Longest time spent reading a refused body.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The client's address, put in every request's extensions by the connection.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// What the authentication middleware needs.
+#[derive(Debug, Clone)]
+struct AuthState {
+    /// The login pool and failure tables.
+    login: Arc<LoginGuard>,
+}
 
 /// Who is calling, once authenticated.
 #[derive(Debug, Clone)]
@@ -63,8 +82,14 @@ impl Caller {
     }
 }
 
-/// The router with every route and middleware.
+/// The router with every route and middleware (and a login pool of its own).
 pub fn router(app: Arc<App>) -> Router {
+    let login = Arc::new(LoginGuard::new(app.users.clone(), &app.settings.limits));
+    router_with(app, login)
+}
+
+/// The router, checking logins with `login`.
+fn router_with(app: Arc<App>, login: Arc<LoginGuard>) -> Router {
     let routes = Router::new()
         .route("/listDatabases", get(handlers::list_databases))
         .route(
@@ -96,7 +121,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/users/{name}", axum::routing::delete(handlers::delete_user))
         .fallback(handlers::unknown_path)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        .route_layer(middleware::from_fn_with_state(app.clone(), authenticate));
+        .route_layer(middleware::from_fn_with_state(app.clone(), read_body_in_time))
+        .route_layer(middleware::from_fn_with_state(AuthState { login }, authenticate));
     routes
         .layer(middleware::from_fn(envelope))
         .layer(middleware::from_fn_with_state(app.clone(), refuse_large_bodies))
@@ -105,22 +131,71 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Checks HTTP Basic credentials; puts the [`Caller`] in the request.
-async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+/// Checks HTTP Basic credentials (see [`login`]); puts the [`Caller`] in the request.
+async fn authenticate(State(auth): State<AuthState>, mut req: Request, next: Next) -> Response {
     let Some((user, password)) = basic_credentials(req.headers()) else {
         return ApiError::unauthorized("send HTTP Basic credentials (e.g. curl -u root:PASSWORD)").into_response();
     };
-    let users = app.users.clone();
-    let u = user.clone();
-    // argon2 is slow on purpose: keep it off the async threads.
-    let role = tokio::task::spawn_blocking(move || users.authenticate(&u, &password)).await.ok().flatten();
-    match role {
-        Some(role) => {
+    let address = req.extensions().get::<PeerAddr>().map(|p| p.0.ip());
+    match auth.login.login(address, &user, &password).await {
+        Ok(role) => {
             req.extensions_mut().insert(Caller { user, role });
             next.run(req).await
         }
-        None => ApiError::unauthorized(format!("wrong user name or password for '{user}'")).into_response(),
+        Err(e) => e.into_response(),
     }
+}
+
+/// Reads the whole body (at most `max_body_bytes`) within `body_timeout_ms` before the
+/// handler runs, so a body sent a byte at a time, or a chunked body never ended, cannot hold
+/// a request (and its connection) forever: 408 and the connection closes. Runs after
+/// authentication, so only a logged-in client makes the server buffer a body.
+async fn read_body_in_time(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    use hyper::body::Body as _;
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let max = app.settings.max_body_bytes;
+    let timeout = Duration::from_millis(app.settings.limits.body_timeout_ms);
+    let (parts, mut body) = req.into_parts();
+    let read = async {
+        let mut buf = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+            let frame = frame.map_err(|e| ApiError::bad_request(format!("the request body could not be read: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > max {
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Payload Too Large",
+                        format!("the request body is larger than max_body_bytes = {max} in [http] of basalt.toml"),
+                    ));
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(buf)
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(buf)) => next.run(Request::from_parts(parts, axum::body::Body::from(buf))).await,
+        Ok(Err(e)) => close_after(e.into_response()),
+        Err(_) => close_after(
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "Request timeout",
+                format!(
+                    "the request body did not arrive within body_timeout_ms = {} in [limits] of basalt.toml",
+                    timeout.as_millis()
+                ),
+            )
+            .into_response(),
+        ),
+    }
+}
+
+/// Marks an answer as the connection's last.
+fn close_after(mut resp: Response) -> Response {
+    resp.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    resp
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -248,7 +323,8 @@ pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tok
 }
 
 /// Accepts connections until `shutdown` turns true, then lets open connections finish
-/// their requests (up to `drain`) and returns.
+/// their requests (up to `drain`) and returns. Connections are capped and timed (see
+/// [`conn`]); a failing `accept` (EMFILE) backs off.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
@@ -256,7 +332,10 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
 ) {
-    let router = router(app.clone());
+    let login = Arc::new(LoginGuard::new(app.users.clone(), &app.settings.limits));
+    let router = router_with(app.clone(), login);
+    let tracker = Arc::new(conn::Tracker::new(&app.settings.limits));
+    let mut backoff = conn::AcceptBackoff::default();
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -264,13 +343,25 @@ pub async fn serve(
                 let (stream, peer) = match accepted {
                     Ok(x) => x,
                     Err(e) => {
-                        warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        let wait = backoff.failed(&e);
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = shutdown.changed() => break,
+                        }
+                        continue;
+                    }
+                };
+                backoff.succeeded();
+                let slot = match tracker.admit(peer.ip()) {
+                    Ok(slot) => slot,
+                    Err(why) => {
+                        tracker.refuse(stream, tls.is_none(), why);
                         continue;
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                conns.spawn(connection(app.clone(), router.clone(), stream, peer, tls.clone(), shutdown.clone()));
+                let timeouts = tracker.timeouts();
+                conns.spawn(connection(app.clone(), router.clone(), stream, peer, tls.clone(), shutdown.clone(), slot, timeouts));
             }
             _ = shutdown.changed() => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -291,6 +382,7 @@ pub async fn serve(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn connection(
     app: Arc<App>,
     router: Router,
@@ -298,25 +390,66 @@ async fn connection(
     peer: SocketAddr,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: watch::Receiver<bool>,
+    slot: conn::Slot,
+    timeouts: conn::Timeouts,
 ) {
     app.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     app.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    let activity = slot.activity.clone();
+    let stream = conn::Watched::new(stream, activity.clone());
+    let service = Tracked { router, activity: activity.clone(), peer };
     match tls {
         Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(s)) => serve_conn(router, TokioIo::new(s), shutdown).await,
+            Ok(Ok(s)) => serve_conn(service, TokioIo::new(s), shutdown, &activity, timeouts, peer).await,
             Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
             Err(_) => debug!(%peer, "TLS handshake timed out"),
         },
-        None => serve_conn(router, TokioIo::new(stream), shutdown).await,
+        None => serve_conn(service, TokioIo::new(stream), shutdown, &activity, timeouts, peer).await,
     }
+    drop(slot);
     app.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn serve_conn<I>(router: Router, io: I, mut shutdown: watch::Receiver<bool>)
-where
+/// The router as a hyper service that tags requests with the client's address and counts
+/// them in flight on their connection.
+#[derive(Clone)]
+struct Tracked {
+    /// The router.
+    router: Router,
+    /// The connection's activity.
+    activity: Arc<conn::Activity>,
+    /// The client's address.
+    peer: SocketAddr,
+}
+
+impl hyper::service::Service<Request<hyper::body::Incoming>> for Tracked {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn call(&self, mut req: Request<hyper::body::Incoming>) -> Self::Future {
+        use tower::ServiceExt;
+        req.extensions_mut().insert(PeerAddr(self.peer));
+        let in_flight = self.activity.begin();
+        let fut = self.router.clone().oneshot(req.map(axum::body::Body::new));
+        Box::pin(async move {
+            let resp = fut.await;
+            drop(in_flight);
+            resp
+        })
+    }
+}
+
+async fn serve_conn<I>(
+    service: Tracked,
+    io: I,
+    mut shutdown: watch::Receiver<bool>,
+    activity: &conn::Activity,
+    timeouts: conn::Timeouts,
+    peer: SocketAddr,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(router);
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
@@ -325,6 +458,9 @@ where
             if let Err(e) = res {
                 debug!(error = %e, "connection ended with an error");
             }
+        }
+        why = conn::watchdog(activity, timeouts) => {
+            debug!(%peer, ?why, "connection closed by the server");
         }
         _ = shutdown.changed() => {
             conn.as_mut().graceful_shutdown();
