@@ -7,6 +7,8 @@
 //! fsync test needs `fiu-run` and `fiu-ctrl` (`apt-get install -y fiu-utils`, done by
 //! `.ci/run`).
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly on any unexpected error.
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
