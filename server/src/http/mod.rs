@@ -2,9 +2,9 @@
 //! middleware every request passes (metrics and slow-request log, error envelope, Basic
 //! auth, the body deadline), and the accept loop (plain or TLS) with graceful shutdown.
 //!
-//! What a client may hold is bounded: logins in [`login`] (a fixed pool of password checks,
-//! slowed failures), connections in [`conn`] (caps, header and idle timeouts), and a
-//! request's body must arrive within `body_timeout_ms` ([`read_body_in_time`]).
+//! What a client may hold is bounded: logins in `login` (a fixed pool of password checks,
+//! slowed failures), connections in `conn` (caps, header and idle timeouts), and a
+//! request's body must arrive within `body_timeout_ms` (`read_body_in_time`).
 
 mod conn;
 mod error;
@@ -324,7 +324,7 @@ pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tok
 
 /// Accepts connections until `shutdown` turns true, then lets open connections finish
 /// their requests (up to `drain`) and returns. Connections are capped and timed (see
-/// [`conn`]); a failing `accept` (EMFILE) backs off.
+/// `conn`); a failing `accept` (EMFILE) backs off.
 pub async fn serve(
     app: Arc<App>,
     listener: TcpListener,
