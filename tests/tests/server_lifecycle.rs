@@ -414,8 +414,11 @@ fn databases_on_disk_are_opened_and_get_the_default_config_on_first_load() {
     let copied: Value =
         serde_json::from_str(&std::fs::read_to_string(db_dir.join("distributed-config.json")).unwrap()).unwrap();
     assert_eq!(copied, default);
-    // The directory that is no database is named in the log and left alone; the others serve.
-    assert!(!listed["databases"].as_array().unwrap().contains(&json!("junk")), "{listed}");
+    // The directory that is no database is listed OFFLINE with the reason (issue 16: a
+    // database that cannot open is shown, never hidden), named in the log, and left alone;
+    // the others serve.
+    assert_eq!(listed["databaseStatus"]["junk"]["status"], "OFFLINE", "{listed}");
+    assert!(listed["databaseStatus"]["junk"]["reason"].as_str().unwrap().contains("no database"), "{listed}");
     let log = server.stderr();
     assert!(log.lines().any(|l| l.contains("failed to open") && l.contains("junk")), "{log}");
     assert_eq!(std::fs::read(home.join("databases").join("junk").join("not-a-cluster")).unwrap(), b"hello");
