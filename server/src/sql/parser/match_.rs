@@ -71,26 +71,14 @@ impl Parser<'_> {
             }
             TokenKind::Minus => {
                 self.advance();
-                let label = if self.eat(TokenKind::Minus) {
-                    None
-                } else {
-                    let label = self.parse_ident("an edge label")?;
-                    self.expect(TokenKind::Minus)?;
-                    Some(label)
-                };
+                let label = self.parse_arrow_label()?;
                 let direction = if self.eat(TokenKind::Gt) { "out" } else { "both" };
                 Ok(Some(self.arrow_step(direction, token.span, label)?))
             }
             TokenKind::Lt => {
                 self.advance();
                 self.expect(TokenKind::Minus)?;
-                let label = if self.eat(TokenKind::Minus) {
-                    None
-                } else {
-                    let label = self.parse_ident("an edge label")?;
-                    self.expect(TokenKind::Minus)?;
-                    Some(label)
-                };
+                let label = self.parse_arrow_label()?;
                 Ok(Some(self.arrow_step("in", token.span, label)?))
             }
             _ => {
@@ -100,6 +88,16 @@ impl Parser<'_> {
                 Ok(None)
             }
         }
+    }
+
+    /// After an arrow's first `-`: `-` (no label) or `label -`.
+    fn parse_arrow_label(&mut self) -> Result<Option<Ident>> {
+        if self.eat(TokenKind::Minus) {
+            return Ok(None);
+        }
+        let label = self.parse_ident("an edge label")?;
+        self.expect(TokenKind::Minus)?;
+        Ok(Some(label))
     }
 
     /// An arrow step normalised to `direction('label')` (or `direction()` without a label),
