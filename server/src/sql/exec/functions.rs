@@ -335,27 +335,16 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
             let fmt = value_text(&vals[0]);
             Ok(Value::String(format_text(&fmt, &vals[1..])))
         }
-        _ => Err(invalid_at(call.name.span, unknown("function", &call.name.name, FUNCTIONS))),
+        _ => Err(invalid_at(call.name.span, unknown("function", &call.name.name, &function_names()))),
     }
 }
 
-/// Every function [`call`] knows, spelled as OrientDB's documentation does: the list an
-/// unknown name's error picks its suggestions from (a unit test checks each one is known).
-pub(crate) const FUNCTIONS: &[&str] = &[
-    "out",
-    "in",
-    "both",
-    "outE",
-    "inE",
-    "bothE",
-    "outV",
-    "inV",
-    "bothV",
-    "count",
-    "sum",
-    "min",
-    "max",
-    "avg",
+/// The graph steps and aggregates: both functions (`out('x')`) and methods (`.out('x')`).
+const STEPS_AND_AGGREGATES: &[&str] =
+    &["out", "in", "both", "outE", "inE", "bothE", "outV", "inV", "bothV", "count", "sum", "min", "max", "avg"];
+
+/// The other functions [`call`] knows, spelled as OrientDB's documentation does.
+const FUNCTIONS_ONLY: &[&str] = &[
     "distinct",
     "expand",
     "ifnull",
@@ -374,23 +363,8 @@ pub(crate) const FUNCTIONS: &[&str] = &[
     "format",
 ];
 
-/// Every method [`method`] knows (after the graph steps and the aggregates, which are also
-/// methods), for the same purpose.
-pub(crate) const METHODS: &[&str] = &[
-    "out",
-    "in",
-    "both",
-    "outE",
-    "inE",
-    "bothE",
-    "outV",
-    "inV",
-    "bothV",
-    "count",
-    "sum",
-    "min",
-    "max",
-    "avg",
+/// The other methods [`method`] knows.
+const METHODS_ONLY: &[&str] = &[
     "size",
     "length",
     "toLowerCase",
@@ -423,6 +397,17 @@ pub(crate) const METHODS: &[&str] = &[
     "toJSON",
     "format",
 ];
+
+/// Every function name: the list an unknown name's error picks its suggestions from (a unit
+/// test checks each one is known).
+pub(crate) fn function_names() -> Vec<&'static str> {
+    STEPS_AND_AGGREGATES.iter().chain(FUNCTIONS_ONLY).copied().collect()
+}
+
+/// Every method name, for the same purpose.
+pub(crate) fn method_names() -> Vec<&'static str> {
+    STEPS_AND_AGGREGATES.iter().chain(METHODS_ONLY).copied().collect()
+}
 
 /// "unknown function 'cout'; the nearest known: count(), out()".
 fn unknown(what: &str, name: &str, known: &[&str]) -> String {
@@ -725,7 +710,7 @@ pub(crate) fn method(env: &Env<'_>, ctx: &Ctx<'_>, target: Value, call: &Functio
             })
         }
         "count" | "sum" | "min" | "max" | "avg" if call.args.is_empty() => fold(&name, items(target)),
-        _ => Err(invalid_at(call.name.span, unknown("method", &call.name.name, METHODS))),
+        _ => Err(invalid_at(call.name.span, unknown("method", &call.name.name, &method_names()))),
     }
 }
 
