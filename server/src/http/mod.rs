@@ -1,14 +1,19 @@
 //! The HTTP API (OrientDB's paths, see DESIGN.md's interface contract): the router, the
-//! middleware every request passes (metrics and slow-request log, error envelope, Basic
-//! auth), and the accept loop (plain or TLS) with graceful shutdown.
+//! middleware every request passes (metrics, slow-request and audit log, error envelope,
+//! Basic auth), and the accept loop (plain or TLS) with graceful shutdown.
+//!
+//! `/health` and `/ready` are the only routes answered without credentials (probes carry
+//! none); they are added after the auth layer.
 
 mod error;
 mod handlers;
+mod observe;
+mod ops;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -16,7 +21,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -36,6 +41,11 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const DRAIN_MAX_BYTES: u64 = 64 << 20;
 /// Longest time spent reading a refused body.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The address of the client a request came from (put in every request by its
+/// connection, for the logs).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
 
 /// Who is calling, once authenticated.
 #[derive(Debug, Clone)]
@@ -88,17 +98,20 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/distributed/status", get(handlers::distributed_status))
         .route("/distributed/node", get(handlers::distributed_node))
-        .route("/metrics", get(handlers::metrics))
+        .route("/distributed/nodes/{name}", axum::routing::delete(ops::remove_node))
+        .route("/metrics", get(ops::metrics))
         .route("/server", get(handlers::server_info))
         .route("/users", get(handlers::list_users).post(handlers::set_user))
         .route("/users/{name}", axum::routing::delete(handlers::delete_user))
         .fallback(handlers::unknown_path)
         .method_not_allowed_fallback(handlers::method_not_allowed)
-        .route_layer(middleware::from_fn_with_state(app.clone(), authenticate));
+        .route_layer(middleware::from_fn_with_state(app.clone(), authenticate))
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready));
     routes
         .layer(middleware::from_fn(envelope))
         .layer(middleware::from_fn_with_state(app.clone(), refuse_large_bodies))
-        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(middleware::from_fn_with_state(app.clone(), observe::observe))
         .layer(axum::extract::DefaultBodyLimit::max(app.settings.max_body_bytes))
         .with_state(app)
 }
@@ -205,23 +218,6 @@ async fn discard(mut body: axum::body::Body) {
     }
 }
 
-/// Counts requests by status, times them, and logs slow ones.
-async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let resp = next.run(req).await;
-    let took = started.elapsed();
-    app.metrics.request(resp.status().as_u16(), took);
-    if took.as_millis() as u64 >= app.settings.slow_request_ms {
-        app.metrics.slow_requests.fetch_add(1, Ordering::Relaxed);
-        warn!(%method, %path, status = resp.status().as_u16(), ms = took.as_millis() as u64, "slow request");
-    } else {
-        debug!(%method, %path, status = resp.status().as_u16(), us = took.as_micros() as u64, "request");
-    }
-    resp
-}
-
 /// Loads the HTTPS certificate chain and key.
 pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor, String> {
     use rustls_pki_types::pem::PemObject;
@@ -301,11 +297,11 @@ async fn connection(
     app.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
     match tls {
         Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(s)) => serve_conn(router, TokioIo::new(s), shutdown).await,
+            Ok(Ok(s)) => serve_conn(router.layer(Extension(ClientAddr(peer))), TokioIo::new(s), shutdown).await,
             Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
             Err(_) => debug!(%peer, "TLS handshake timed out"),
         },
-        None => serve_conn(router, TokioIo::new(stream), shutdown).await,
+        None => serve_conn(router.layer(Extension(ClientAddr(peer))), TokioIo::new(stream), shutdown).await,
     }
     app.metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
 }
