@@ -291,53 +291,40 @@ async fn serve_until_signal(
     Ok(())
 }
 
-/// The ready line scripts wait for (`basalt-server ready: URL`), then what to do next: how
-/// to open a loopback-only server up, and on the first run the console and curl commands and
-/// the docs. Never a password.
+/// What to do next: how to open a loopback-only server up, and on the first run the console
+/// and curl commands and the docs; then the ready line scripts wait for (`basalt-server
+/// ready: URL`). Never a password.
 fn first_screen(app: &App, scheme: &str) {
     let url = format!("{scheme}://{}", app.http_addr);
     let format = app.settings.log_format;
     let fields = |pairs: &[(&str, String)]| pairs.iter().map(|(k, v)| (k.to_string(), v.clone().into())).collect();
+    if app.http_addr.ip().is_loopback() {
+        let hint = "HTTP listens on this machine only; to serve other machines start with --http-bind 0.0.0.0 \
+                    (or BASALT_HTTP_BIND, or bind under [http] in config/basalt.toml), with HTTPS (README, \"TLS\")";
+        crate::logging::screen(format, &format!("{hint}."), hint, fields(&[("bind", app.http_addr.ip().to_string())]));
+    }
+    if app.settings.first_run {
+        let db = app.registry.names().into_iter().next().unwrap_or_else(|| "DB".into());
+        let host = if app.http_addr.ip().is_unspecified() {
+            format!("localhost:{}", app.http_addr.port())
+        } else {
+            app.http_addr.to_string()
+        };
+        let console = format!("basalt --server {host} --user root --password PASSWORD --db {db}");
+        let curl = format!("curl -u root:PASSWORD '{scheme}://{host}/query/{db}/sql/select%20from%20V/5'");
+        let probe = format!("curl {scheme}://{host}/ready");
+        let docs = "README.md: \"Using it\", \"Running as a service\"".to_string();
+        let text =
+            format!("Next steps:\n  console: {console}\n  query:   {curl}\n  probe:   {probe}\n  docs:    {docs}");
+        let pairs = [("console", console), ("query", curl), ("probe", probe), ("docs", docs)];
+        crate::logging::screen(format, &text, "next steps", fields(&pairs));
+    }
+    // Last: once a script sees it, the whole screen has been written.
     crate::logging::screen(
         format,
         &format!("basalt-server ready: {url}"),
         "basalt-server ready",
         fields(&[("url", url.clone())]),
-    );
-    if app.http_addr.ip().is_loopback() {
-        let hint = "HTTP listens on this machine only; to serve other machines start with --http-bind 0.0.0.0 \
-                    (or BASALT_HTTP_BIND, or bind under [http] in config/basalt.toml), and set up HTTPS (README, \"TLS\")";
-        crate::logging::screen(
-            format,
-            &format!("  {hint}."),
-            hint,
-            fields(&[("bind", app.http_addr.ip().to_string())]),
-        );
-    }
-    if !app.settings.first_run {
-        return;
-    }
-    let db = app.registry.names().into_iter().next().unwrap_or_else(|| "DB".into());
-    let host = if app.http_addr.ip().is_unspecified() {
-        format!("localhost:{}", app.http_addr.port())
-    } else {
-        app.http_addr.to_string()
-    };
-    let console = format!("basalt --server {host} --user root --password PASSWORD --db {db}");
-    let curl = format!("curl -u root:PASSWORD '{scheme}://{host}/query/{db}/sql/select%20from%20V/5'");
-    let probe = format!("curl {scheme}://{host}/ready");
-    let docs = "README.md: \"Using it\", \"Running as a service\"".to_string();
-    let text = format!("Next steps:\n  console: {console}\n  query:   {curl}\n  probe:   {probe}\n  docs:    {docs}");
-    crate::logging::screen(
-        format,
-        &text,
-        "next steps",
-        fields(&[
-            ("console", console.clone()),
-            ("query", curl.clone()),
-            ("probe", probe.clone()),
-            ("docs", docs.clone()),
-        ]),
     );
 }
 

@@ -11,7 +11,8 @@
 //! that failed to open is OFFLINE), `basalt_checkpoint_duration_seconds` and
 //! `basalt_checkpoint_failures_total`, `basalt_wal_size_bytes` and `basalt_wal_segments`,
 //! `basalt_disk_free_bytes` under the home, `basalt_commit_duration_seconds`,
-//! `basalt_http_request_duration_seconds{route,method,status}`, and the standard
+//! `basalt_http_request_duration_seconds{route,method,status}` (its `_count` counts requests
+//! per route; `basalt_http_requests_total{status}` keeps its status-only labels), and the standard
 //! `process_*` gauges read from `/proc/self`.
 
 use std::collections::BTreeMap;
@@ -320,19 +321,15 @@ fn render_http(out: &mut String, server: &ServerMetrics) {
     header(out, "basalt_http_connections_open", "gauge", "HTTP connections open now.");
     let _ = writeln!(out, "basalt_http_connections_open {}", load(&server.connections_open));
     let requests = server.requests.lock().unwrap_or_else(|p| p.into_inner());
-    header(
-        out,
-        "basalt_http_requests_total",
-        "counter",
-        "HTTP requests answered, by route template, method and status.",
-    );
-    for ((route, method, status), h) in requests.iter() {
-        let route = label(route);
-        let _ = writeln!(
-            out,
-            "basalt_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}",
-            h.count()
-        );
+    // By status only, as before the route label came: the histogram's `_count` has the
+    // per-route counts.
+    let mut by_status: BTreeMap<u16, u64> = BTreeMap::new();
+    for ((_, _, status), h) in requests.iter() {
+        *by_status.entry(*status).or_insert(0) += h.count();
+    }
+    header(out, "basalt_http_requests_total", "counter", "HTTP requests answered, by status code.");
+    for (status, n) in by_status {
+        let _ = writeln!(out, "basalt_http_requests_total{{status=\"{status}\"}} {n}");
     }
     header(
         out,
@@ -428,8 +425,9 @@ mod tests {
         m.request("/x", "get", 200, Duration::from_millis(1));
         let mut out = String::new();
         render_http(&mut out, &m);
-        assert!(out.contains("route=\"/x\",method=\"OTHER\",status=\"404\"} 2"), "{out}");
-        assert!(out.contains("method=\"GET\",status=\"200\"} 1"), "{out}");
+        assert!(out.contains("_count{route=\"/x\",method=\"OTHER\",status=\"404\"} 2"), "{out}");
+        assert!(out.contains("_count{route=\"/x\",method=\"GET\",status=\"200\"} 1"), "{out}");
+        assert!(out.contains("basalt_http_requests_total{status=\"404\"} 2"), "{out}");
     }
 
     #[test]
