@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use crate::config::{self, Args, LogFormat, Settings};
+use crate::config::{self, Args, Settings};
 use crate::metrics::ServerMetrics;
 use crate::registry::Registry;
 use crate::users::{generate_password, Role, Users};
@@ -104,20 +104,16 @@ pub fn lock_home(home: &Path) -> Result<HomeLock, StartError> {
     Ok(HomeLock { _file: file })
 }
 
-/// Sets up logging to stderr.
-pub fn init_logging(format: LogFormat, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BASALT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-}
+pub use crate::logging::init_logging;
 
-/// First run: the root user, with `BASALT_ROOT_PASSWORD` or a generated password printed
-/// once.
-fn ensure_root(users: &Users) -> Result<(), StartError> {
+/// The file the generated root password is written to under systemd, under
+/// `<home>/config/`.
+pub const ROOT_PASSWORD_FILE: &str = "root-password";
+
+/// First run: the root user, with `BASALT_ROOT_PASSWORD` or a generated password shown
+/// once. Under systemd (stdout is the journal) the generated password is never printed: it
+/// goes to `<home>/config/root-password`, mode 0600, and the log says only where it is.
+fn ensure_root(users: &Users, settings: &Settings) -> Result<(), StartError> {
     if !users.is_empty() {
         return Ok(());
     }
@@ -125,13 +121,36 @@ fn ensure_root(users: &Users) -> Result<(), StartError> {
         Ok(p) if !p.is_empty() => (p, false),
         _ => (generate_password(), true),
     };
-    users.set("root", &password, Role::Admin).map_err(|e| {
-        let source = if generated { "the generated root password" } else { "BASALT_ROOT_PASSWORD" };
-        StartError::Other(format!("{source}: {e}"))
-    })?;
+    let set_root = |password: &str| {
+        users.set("root", password, Role::Admin).map_err(|e| {
+            let source = if generated { "the generated root password" } else { "BASALT_ROOT_PASSWORD" };
+            StartError::Other(format!("{source}: {e}"))
+        })
+    };
+    if generated && crate::systemd::output_goes_to_journal() {
+        let path = settings.home.join("config").join(ROOT_PASSWORD_FILE);
+        write_private(&path, &format!("{password}\n"))
+            .map_err(|e| StartError::Other(format!("writing the root password to {}: {e}", path.display())))?;
+        set_root(&password)?;
+        info!(
+            path = %path.display(),
+            "root user created with a generated password, written to {} (mode 0600, readable only by this \
+             service's user; it is not in the journal). Read it, store it elsewhere, then delete the file",
+            path.display()
+        );
+        return Ok(());
+    }
+    set_root(&password)?;
     if generated {
-        println!("Generated the password of user 'root' (shown only this once; stored hashed): {password}");
-        let _ = std::io::stdout().flush();
+        let mut fields = serde_json::Map::new();
+        fields.insert("user".into(), "root".into());
+        fields.insert("password".into(), password.clone().into());
+        crate::logging::screen(
+            settings.log_format,
+            &format!("Generated the password of user 'root' (shown only this once; stored hashed): {password}"),
+            "generated the password of user 'root' (shown only this once; stored hashed)",
+            fields,
+        );
         info!("root user created with a generated password (printed on standard output)");
     } else {
         info!("root user created with the password from BASALT_ROOT_PASSWORD");
@@ -139,12 +158,25 @@ fn ensure_root(users: &Users) -> Result<(), StartError> {
     Ok(())
 }
 
+/// Writes a file only its owner can read (created 0600; an existing one is truncated and
+/// set to 0600 before the secret goes in).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
 /// Runs the server until SIGTERM or SIGINT. Returns the process exit code.
 pub fn run(args: Args) -> i32 {
     let settings = match config::resolve(&args) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("basalt-server: {e}");
+            // The log is not set up yet; keep a JSON log JSON (the flag or the environment
+            // said so; a bad config file cannot).
+            init_logging(args.log_format.unwrap_or_default(), "info");
+            error!("basalt-server: {e}");
             return 2;
         }
     };
@@ -152,14 +184,13 @@ pub fn run(args: Args) -> i32 {
     match start(settings) {
         Ok(()) => 0,
         Err(e) => {
-            error!("{e}");
-            eprintln!("basalt-server: {e}");
+            error!("basalt-server: {e}");
             1
         }
     }
 }
 
-fn start(settings: Settings) -> Result<(), StartError> {
+fn start(mut settings: Settings) -> Result<(), StartError> {
     let _lock = lock_home(&settings.home)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -180,6 +211,7 @@ fn start(settings: Settings) -> Result<(), StartError> {
     // name prompt), and it may be provisioned before the first start; either way the next
     // start would never have made the demo database.
     let first_run = users.is_empty();
+    settings.first_run = first_run;
     info!(
         node = %settings.node_name,
         home = %settings.home.display(),
@@ -196,7 +228,13 @@ fn start(settings: Settings) -> Result<(), StartError> {
         max: Duration::from_millis(settings.limits.reopen_backoff_max_ms),
     };
     let registry = Registry::new(&settings.home, options).with_backoff(backoff);
-    registry.open_all().map_err(|e| StartError::Other(e.to_string()))?;
+    crate::systemd::notify("STATUS=opening databases (recovery)");
+    let failed = registry.open_all().map_err(|e| StartError::Other(e.to_string()))?;
+    crate::systemd::notify(&format!(
+        "STATUS=recovered: {} databases open, {} failed to open",
+        registry.names().len().saturating_sub(failed.len()),
+        failed.len()
+    ));
     // The demo before the root user: a first start killed while loading it leaves no user,
     // so the next start is a first run again and loads the demo again.
     if first_run && settings.demo {
@@ -204,7 +242,7 @@ fn start(settings: Settings) -> Result<(), StartError> {
             warn!(error = %e, "the demo database could not be created");
         }
     }
-    ensure_root(&users)?;
+    ensure_root(&users, &settings)?;
     let result = if runtime.block_on(signals.pending()) {
         info!("stop requested while starting: not listening");
         registry.close_all();
@@ -243,12 +281,14 @@ async fn serve_until_signal(
     let (stop_tx, stop_rx) = watch::channel(false);
     let checkpoints = tokio::spawn(checkpoint_loop(app.clone(), stop_rx.clone()));
     let supervisor = tokio::spawn(crate::registry::supervise(app.clone(), stop_rx.clone()));
-    info!(address = %http_addr, %scheme, databases = ?app.registry.names(), "listening; status ONLINE");
-    // One line on stdout that scripts can wait for.
-    println!("basalt-server ready: {scheme}://{http_addr}");
-    let _ = std::io::stdout().flush();
+    let offline: Vec<String> =
+        app.registry.statuses().into_iter().filter(|s| s.offline_reason.is_some()).map(|s| s.name).collect();
+    info!(address = %http_addr, %scheme, databases = ?app.registry.names(), offline = ?offline, "listening");
     let server = tokio::spawn(crate::http::serve(app.clone(), listener, tls, stop_rx, DRAIN));
+    first_screen(&app, scheme);
+    crate::systemd::notify(&format!("READY=1\nSTATUS=serving {scheme}://{http_addr}"));
     signals.recv().await;
+    crate::systemd::notify("STOPPING=1\nSTATUS=stopping: finishing requests, checkpointing");
     info!("shutdown requested: finishing requests in flight");
     let _ = stop_tx.send(true);
     let _ = server.await;
@@ -258,6 +298,43 @@ async fn serve_until_signal(
     let _ = tokio::task::spawn_blocking(move || app2.registry.close_all()).await;
     info!("basalt-server stopped");
     Ok(())
+}
+
+/// What to do next: how to open a loopback-only server up, and on the first run the console
+/// and curl commands and the docs; then the ready line scripts wait for (`basalt-server
+/// ready: URL`). Never a password.
+fn first_screen(app: &App, scheme: &str) {
+    let url = format!("{scheme}://{}", app.http_addr);
+    let format = app.settings.log_format;
+    let fields = |pairs: &[(&str, String)]| pairs.iter().map(|(k, v)| (k.to_string(), v.clone().into())).collect();
+    if app.http_addr.ip().is_loopback() {
+        let hint = "HTTP listens on this machine only; to serve other machines start with --http-bind 0.0.0.0 \
+                    (or BASALT_HTTP_BIND, or bind under [http] in config/basalt.toml), with HTTPS (README, \"TLS\")";
+        crate::logging::screen(format, &format!("{hint}."), hint, fields(&[("bind", app.http_addr.ip().to_string())]));
+    }
+    if app.settings.first_run {
+        let db = app.registry.names().into_iter().next().unwrap_or_else(|| "DB".into());
+        let host = if app.http_addr.ip().is_unspecified() {
+            format!("localhost:{}", app.http_addr.port())
+        } else {
+            app.http_addr.to_string()
+        };
+        let console = format!("basalt --server {host} --user root --password PASSWORD --db {db}");
+        let curl = format!("curl -u root:PASSWORD '{scheme}://{host}/query/{db}/sql/select%20from%20V/5'");
+        let probe = format!("curl {scheme}://{host}/ready");
+        let docs = "README.md: \"Using it\", \"Running as a service\"".to_string();
+        let text =
+            format!("Next steps:\n  console: {console}\n  query:   {curl}\n  probe:   {probe}\n  docs:    {docs}");
+        let pairs = [("console", console), ("query", curl), ("probe", probe), ("docs", docs)];
+        crate::logging::screen(format, &text, "next steps", fields(&pairs));
+    }
+    // Last: once a script sees it, the whole screen has been written.
+    crate::logging::screen(
+        format,
+        &format!("basalt-server ready: {url}"),
+        "basalt-server ready",
+        fields(&[("url", url.clone())]),
+    );
 }
 
 /// SIGTERM and SIGINT, the requests to stop.
@@ -323,12 +400,22 @@ async fn checkpoint_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
                 continue;
             }
             let name = h.name.clone();
-            let res = tokio::task::spawn_blocking(move || h.db.checkpoint()).await;
+            let started = Instant::now();
+            let h2 = h.clone();
+            let res = tokio::task::spawn_blocking(move || h2.db.checkpoint()).await;
+            h.metrics.checkpoint_latency.observe(started.elapsed());
             last.insert(name.clone(), Instant::now());
+            let ms = started.elapsed().as_millis() as u64;
             match res {
-                Ok(Ok(lsn)) => tracing::debug!(database = %name, lsn = lsn.0, dirty_pages = dirty, "checkpoint"),
-                Ok(Err(e)) => error!(database = %name, error = %e, "checkpoint failed; database OFFLINE on this node"),
-                Err(e) => error!(database = %name, error = %e, "checkpoint task failed"),
+                Ok(Ok(lsn)) => tracing::debug!(database = %name, lsn = lsn.0, dirty_pages = dirty, ms, "checkpoint"),
+                Ok(Err(e)) => {
+                    h.metrics.checkpoint_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    error!(database = %name, error = %e, ms, "checkpoint failed; database OFFLINE on this node")
+                }
+                Err(e) => {
+                    h.metrics.checkpoint_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    error!(database = %name, error = %e, "checkpoint task failed")
+                }
             }
         }
     }

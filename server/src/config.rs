@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 /// The file holding the node's settings, under `<home>/config/`.
 pub const CONFIG_FILE: &str = "basalt.toml";
+/// The HTTP bind address when neither `--http-bind`, `BASALT_HTTP_BIND` nor `[http] bind`
+/// says: loopback, so a new server is reachable from this machine only.
+pub const DEFAULT_HTTP_BIND: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 /// The distributed configuration new databases start from, under `<home>/config/`.
 pub const DEFAULT_DB_CONFIG_FILE: &str = "default-distributed-db-config.json";
 
@@ -37,7 +40,8 @@ pub struct Args {
     /// HTTP port [default: 2480].
     #[arg(long, env = "BASALT_HTTP_PORT")]
     pub http_port: Option<u16>,
-    /// Address the HTTP port binds to [default: 0.0.0.0].
+    /// Address the HTTP port binds to [default: 127.0.0.1, this machine only; 0.0.0.0 serves
+    /// every interface].
     #[arg(long, env = "BASALT_HTTP_BIND")]
     pub http_bind: Option<IpAddr>,
     /// Cluster (QUIC) port; the next free one is used if taken [default: 2434].
@@ -256,8 +260,8 @@ impl QuerySection {
     }
 }
 
-/// Everything the node runs with, resolved.
-#[derive(Debug, Clone)]
+/// Everything the node runs with, resolved. Its `Debug` form hides the cluster secret.
+#[derive(Clone)]
 pub struct Settings {
     /// Home directory.
     pub home: PathBuf,
@@ -295,12 +299,41 @@ pub struct Settings {
     pub checkpoint_interval_s: u64,
     /// Query limits (`[query]`).
     pub query: QuerySettings,
-    /// True on the very first run in this home.
+    /// True on the very first run in this home (no config file yet; the server sets it again
+    /// once it knows whether the root user exists).
     pub first_run: bool,
     /// Create the demo database on the first run.
     pub demo: bool,
     /// `[limits]`: what clients may hold, and how offline databases are retried.
     pub limits: Limits,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("home", &self.home)
+            .field("node_name", &self.node_name)
+            .field("http_bind", &self.http_bind)
+            .field("http_port", &self.http_port)
+            .field("tls", &self.tls)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("slow_request_ms", &self.slow_request_ms)
+            .field("cluster_name", &self.cluster_name)
+            .field("cluster_port", &self.cluster_port)
+            .field("seeds", &self.seeds)
+            .field("role", &self.role)
+            .field("discovery", &self.discovery)
+            .field("cluster_secret", &self.cluster_secret.as_ref().map(|_| "<hidden>"))
+            .field("log_format", &self.log_format)
+            .field("log_level", &self.log_level)
+            .field("checkpoint_dirty_pages", &self.checkpoint_dirty_pages)
+            .field("checkpoint_interval_s", &self.checkpoint_interval_s)
+            .field("first_run", &self.first_run)
+            .field("demo", &self.demo)
+            .field("query", &self.query)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 /// A problem with the configuration.
@@ -336,7 +369,8 @@ fn default_config_text() -> String {
 \n\
 [http]\n\
 # port = 2480\n\
-# bind = \"0.0.0.0\"\n\
+# Only this machine can connect by default; \"0.0.0.0\" serves every interface.\n\
+# bind = \"127.0.0.1\"\n\
 # HTTPS: both a PEM certificate chain and its PEM private key.\n\
 # tls_cert = \"/etc/basalt/cert.pem\"\n\
 # tls_key = \"/etc/basalt/key.pem\"\n\
@@ -509,7 +543,7 @@ pub fn resolve(args: &Args) -> Result<Settings, ConfigError> {
     Ok(Settings {
         home,
         node_name,
-        http_bind: args.http_bind.or(file.http.bind).unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        http_bind: args.http_bind.or(file.http.bind).unwrap_or(DEFAULT_HTTP_BIND),
         http_port: args.http_port.or(file.http.port).unwrap_or(2480),
         tls,
         max_body_bytes: file.http.max_body_bytes.unwrap_or(16 << 20),

@@ -550,28 +550,6 @@ pub async fn distributed_node(State(app): State<Arc<App>>) -> ApiResult {
     .into_response())
 }
 
-/// `GET /metrics`.
-pub async fn metrics(State(app): State<Arc<App>>) -> ApiResult {
-    let app2 = app.clone();
-    let text = blocking(move || {
-        let handles = app2.registry.all();
-        let samples: Vec<crate::metrics::DbSample<'_>> = handles
-            .iter()
-            .map(|h| {
-                let stats = h.db.stats();
-                let records = {
-                    let snap = h.db.snapshot();
-                    snap.schema().clusters.keys().map(|id| snap.cluster_count(*id)).sum()
-                };
-                crate::metrics::DbSample { name: &h.name, stats, metrics: &h.metrics, records }
-            })
-            .collect();
-        Ok(crate::metrics::render(&app2.metrics, &samples, app2.started.elapsed()))
-    })
-    .await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
-}
-
 /// `GET /server`.
 pub async fn server_info(State(app): State<Arc<App>>) -> ApiResult {
     Ok(Json(json!({

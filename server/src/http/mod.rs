@@ -1,15 +1,20 @@
 //! The HTTP API (OrientDB's paths, see DESIGN.md's interface contract): the router, the
-//! middleware every request passes (metrics and slow-request log, error envelope, Basic
-//! auth, the body deadline), and the accept loop (plain or TLS) with graceful shutdown.
+//! middleware every request passes (metrics, slow-request and audit log, error envelope,
+//! Basic auth, the body deadline), and the accept loop (plain or TLS) with graceful shutdown.
 //!
 //! What a client may hold is bounded: logins in `login` (a fixed pool of password checks,
 //! slowed failures), connections in `conn` (caps, header and idle timeouts), and a
 //! request's body must arrive within `body_timeout_ms` (`read_body_in_time`).
+//!
+//! `/health` and `/ready` are the only routes answered without credentials (probes carry
+//! none); they are added after the auth layer.
 
 mod conn;
 mod error;
 mod handlers;
 mod login;
+mod observe;
+mod ops;
 mod snapshot;
 
 use std::convert::Infallible;
@@ -17,7 +22,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -46,7 +51,8 @@ const DRAIN_MAX_BYTES: u64 = 64 << 20;
 /// Longest time spent reading a refused body.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The client's address, put in every request's extensions by the connection.
+/// The client's address, put in every request's extensions by the connection (for the
+/// login throttle and the logs).
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
@@ -115,18 +121,21 @@ fn router_with(app: Arc<App>, login: Arc<LoginGuard>) -> Router {
         )
         .route("/distributed/status", get(handlers::distributed_status))
         .route("/distributed/node", get(handlers::distributed_node))
-        .route("/metrics", get(handlers::metrics))
+        .route("/distributed/nodes/{name}", axum::routing::delete(ops::remove_node))
+        .route("/metrics", get(ops::metrics))
         .route("/server", get(handlers::server_info))
         .route("/users", get(handlers::list_users).post(handlers::set_user))
         .route("/users/{name}", axum::routing::delete(handlers::delete_user))
         .fallback(handlers::unknown_path)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .route_layer(middleware::from_fn_with_state(app.clone(), read_body_in_time))
-        .route_layer(middleware::from_fn_with_state(AuthState { login }, authenticate));
+        .route_layer(middleware::from_fn_with_state(AuthState { login }, authenticate))
+        .route("/health", get(ops::health))
+        .route("/ready", get(ops::ready));
     routes
         .layer(middleware::from_fn(envelope))
         .layer(middleware::from_fn_with_state(app.clone(), refuse_large_bodies))
-        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(middleware::from_fn_with_state(app.clone(), observe::observe))
         .layer(axum::extract::DefaultBodyLimit::max(app.settings.max_body_bytes))
         .with_state(app)
 }
@@ -280,23 +289,6 @@ async fn discard(mut body: axum::body::Body) {
             break;
         }
     }
-}
-
-/// Counts requests by status, times them, and logs slow ones.
-async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let resp = next.run(req).await;
-    let took = started.elapsed();
-    app.metrics.request(resp.status().as_u16(), took);
-    if took.as_millis() as u64 >= app.settings.slow_request_ms {
-        app.metrics.slow_requests.fetch_add(1, Ordering::Relaxed);
-        warn!(%method, %path, status = resp.status().as_u16(), ms = took.as_millis() as u64, "slow request");
-    } else {
-        debug!(%method, %path, status = resp.status().as_u16(), us = took.as_micros() as u64, "request");
-    }
-    resp
 }
 
 /// Loads the HTTPS certificate chain and key.
