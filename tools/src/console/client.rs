@@ -12,6 +12,8 @@
 //!   `repeatable` (reads); for a write it is [`ConsoleError::OutcomeUnknown`], because repeating
 //!   it elsewhere could apply it twice.
 //! - When no server can be reached the error lists each server and why.
+//! - With a query timeout set (the console's `SET timeout n`), every request carries the header
+//!   `X-Basalt-Timeout-Ms: n`, which asks the server to give up on the statement after `n` ms.
 //!
 //! Not thread-safe by design: the console is one thread; the client is `&mut self` throughout.
 
@@ -52,7 +54,12 @@ pub struct ClientOptions {
     pub request_timeout: Duration,
     /// Certificate checking.
     pub tls: TlsOptions,
+    /// The server-side time limit sent as `X-Basalt-Timeout-Ms` with every request, if any.
+    pub timeout_ms: Option<u64>,
 }
+
+/// The header carrying the console's `SET timeout` to the server.
+pub const TIMEOUT_HEADER: &str = "X-Basalt-Timeout-Ms";
 
 impl Default for ClientOptions {
     fn default() -> ClientOptions {
@@ -60,6 +67,7 @@ impl Default for ClientOptions {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             tls: TlsOptions::default(),
+            timeout_ms: None,
         }
     }
 }
@@ -184,6 +192,11 @@ impl Client {
         self.credentials.as_ref().map(|c| c.user.as_str())
     }
 
+    /// Sets (or with `None` removes) the `X-Basalt-Timeout-Ms` header of later requests.
+    pub fn set_timeout_ms(&mut self, timeout_ms: Option<u64>) {
+        self.options.timeout_ms = timeout_ms;
+    }
+
     /// Failover notes since the last call.
     pub fn take_notes(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notes)
@@ -222,12 +235,13 @@ impl Client {
         let url = format!("{}{}", server.base_url(), request.path);
         let auth =
             self.credentials.as_ref().map(|c| format!("Basic {}", base64(&format!("{}:{}", c.user, c.password))));
+        let timeout = self.options.timeout_ms;
         let result = match request.method {
-            Method::Get => with_auth(self.agent.get(&url), auth).call(),
-            Method::Delete => with_auth(self.agent.delete(&url), auth).call(),
+            Method::Get => with_headers(self.agent.get(&url), auth, timeout).call(),
+            Method::Delete => with_headers(self.agent.delete(&url), auth, timeout).call(),
             Method::Post => {
                 let body = request.body.as_ref().map(JsonText::to_compact).unwrap_or_default();
-                with_auth(self.agent.post(&url), auth).header("Content-Type", "application/json").send(body)
+                with_headers(self.agent.post(&url), auth, timeout).header("Content-Type", "application/json").send(body)
             }
         };
         let mut response = result.map_err(|e| self.classify(e))?;
@@ -276,10 +290,18 @@ impl Client {
     }
 }
 
-/// Adds the Authorization header when there are credentials.
-fn with_auth<B>(builder: ureq::RequestBuilder<B>, auth: Option<String>) -> ureq::RequestBuilder<B> {
-    match auth {
+/// Adds the Authorization header when there are credentials, and the timeout header when set.
+fn with_headers<B>(
+    builder: ureq::RequestBuilder<B>,
+    auth: Option<String>,
+    timeout_ms: Option<u64>,
+) -> ureq::RequestBuilder<B> {
+    let builder = match auth {
         Some(value) => builder.header("Authorization", value),
+        None => builder,
+    };
+    match timeout_ms {
+        Some(ms) => builder.header(TIMEOUT_HEADER, ms.to_string()),
         None => builder,
     }
 }
