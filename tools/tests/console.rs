@@ -32,6 +32,30 @@ impl Recorded {
     fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
     }
+
+    /// The SQL the request carries: in the JSON body of `/command`, or in the path of `/query`.
+    fn sql(&self) -> String {
+        match self.path.strip_prefix("/query/") {
+            Some(rest) => percent_decode(rest.split('/').nth(2).unwrap()),
+            None => self.json()["command"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
 }
 
 /// What the fake server does with a request.
@@ -191,7 +215,7 @@ fn standard(request: &Recorded) -> Reply {
     match request.path.as_str() {
         "/distributed/status" => ok(ha_status()),
         "/listDatabases" => ok(json!({"@type": "d", "@version": 0, "databases": ["demo", "logs"]})),
-        path if path.starts_with("/command/") || path.starts_with("/batch/") => ok(PEOPLE),
+        path if ["/command/", "/batch/", "/query/"].iter().any(|p| path.starts_with(p)) => ok(PEOPLE),
         _ => ok(json!({})),
     }
 }
@@ -216,10 +240,10 @@ fn one_shot_prints_the_table_and_sends_auth_path_and_body() {
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
-    assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/command/demo/sql"));
+    // A SELECT without LIMIT asks for the default limit and one more row (OrientDB's console).
+    assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", "/query/demo/sql/SELECT%20FROM%20Person/21"));
     assert_eq!(request.header("authorization"), Some("Basic YWRtaW46czNjcmV0")); // admin:s3cret
-    assert_eq!(request.header("content-type"), Some("application/json"));
-    assert_eq!(request.json(), json!({"command": "SELECT FROM Person", "parameters": {}}));
+    assert_eq!(request.header("x-basalt-timeout-ms"), None, "no timeout header unless SET timeout");
 }
 
 #[test]
@@ -227,7 +251,7 @@ fn one_shot_runs_each_statement_in_order_with_env_credentials() {
     let server = FakeServer::start(standard);
     let mut command = Command::new(env!("CARGO_BIN_EXE_basalt"));
     let output = command
-        .args(["-d", "demo", "-c", "SELECT 1; SELECT 'a;b' -- done\n; HA STATUS"])
+        .args(["-d", "demo", "-c", "SELECT 1; SELECT 'a;b' -- done\n; INSERT INTO V SET a = 1; HA STATUS"])
         .env("BASALT_SERVERS", format!("127.0.0.1:{}", server.port))
         .env("BASALT_PASSWORD", "pw")
         .env_remove("BASALT_USER")
@@ -236,10 +260,13 @@ fn one_shot_runs_each_statement_in_order_with_env_credentials() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     let requests = server.requests();
-    let commands: Vec<Value> =
-        requests.iter().filter(|r| r.method == "POST").map(|r| r.json()["command"].clone()).collect();
-    assert_eq!(commands, [json!("SELECT 1"), json!("SELECT 'a;b'")]);
-    assert_eq!(requests[2].path, "/distributed/status");
+    let commands: Vec<String> = requests[..3].iter().map(Recorded::sql).collect();
+    assert_eq!(commands, ["SELECT 1", "SELECT 'a;b'", "INSERT INTO V SET a = 1"]);
+    // A write goes to /command as JSON.
+    assert_eq!((requests[2].method.as_str(), requests[2].path.as_str()), ("POST", "/command/demo/sql"));
+    assert_eq!(requests[2].header("content-type"), Some("application/json"));
+    assert_eq!(requests[2].json(), json!({"command": "INSERT INTO V SET a = 1", "parameters": {}}));
+    assert_eq!(requests[3].path, "/distributed/status");
     assert_eq!(requests[0].header("authorization"), Some("Basic cm9vdDpwdw==")); // root:pw
     assert!(stdout(&output).ends_with(HA_TABLE));
 }
@@ -368,10 +395,10 @@ fn script_file_with_console_commands() {
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     let requests = server.requests();
     let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
-    assert_eq!(paths, ["/database/demo", "/listDatabases", "/command/demo/sql"]);
+    assert_eq!(paths, ["/database/demo", "/listDatabases", "/query/demo/sql/select%0A%20%20from%20Person/21"]);
     assert_eq!(requests[0].method, "GET");
     assert_eq!(requests[1].header("authorization"), Some("Basic YWRtaW46dHdvIHdvcmRz")); // admin:two words
-    assert_eq!(requests[2].json()["command"], json!("select\n  from Person"));
+    assert_eq!(requests[2].sql(), "select\n  from Person");
     let out = stdout(&output);
     assert!(out.starts_with(&format!("Connected to database 'demo' on http://127.0.0.1:{} as admin.\n", server.port)));
     assert!(out.contains("\"databases\": [\n    \"demo\",\n    \"logs\"\n  ]"), "{out}");
@@ -388,7 +415,13 @@ fn the_repl_reads_piped_stdin() {
     let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(
         paths,
-        ["/command/demo/sql", "/distributed/status", "/command/demo/sql", "/command/demo/sql", "/listDatabases"]
+        [
+            "/query/demo/sql/SELECT%20FROM%20Person/21",
+            "/distributed/status",
+            "/query/demo/sql/select%0Afrom%20Person/21",
+            "/command/demo/sql",
+            "/listDatabases"
+        ]
     );
     let out = stdout(&output);
     assert!(out.starts_with(PEOPLE_TABLE), "no banner or prompt when stdin is piped: {out}");
@@ -400,7 +433,7 @@ fn the_repl_reads_piped_stdin() {
 #[test]
 fn the_repl_keeps_going_after_errors_and_reports_them_in_the_exit_code() {
     let server = FakeServer::start(|request| {
-        if request.body.contains("bad") {
+        if request.sql().contains("bad") {
             error(400, "syntax error", "at 'bad'")
         } else {
             ok(PEOPLE)
@@ -458,7 +491,7 @@ fn database_commands_and_info() {
             "GET /database/newdb",
             "DELETE /database/newdb",
             "POST /database/other/plocal",
-            "POST /command/other/sql"
+            "GET /query/other/sql/SELECT%201/21"
         ]
     );
     assert_eq!(requests[0].header("authorization"), Some("Basic cm9vdDp4")); // root:x
@@ -489,7 +522,8 @@ fn set_timeout_sends_the_query_timeout_header() {
     let sent: Vec<Option<String>> = server
         .requests()
         .iter()
-        .filter(|r| r.method == "POST")
+        // SELECTs without LIMIT go as GET /query/... (the default limit), others as POST.
+        .filter(|r| r.path.starts_with("/query/") || r.path.starts_with("/command/"))
         .map(|r| r.header("x-basalt-timeout-ms").map(str::to_string))
         .collect();
     assert_eq!(sent, [None, Some("2500".to_string()), None]);

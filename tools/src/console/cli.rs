@@ -146,7 +146,7 @@ fn build_session(cli: &Cli) -> Result<Session, ConsoleError> {
     if cli.insecure {
         eprintln!("Warning: --insecure: server certificates are not checked, so the connection can be intercepted.");
     }
-    let settings = Settings { format: cli.format, max_width: cli.max_width };
+    let settings = Settings { format: cli.format, max_width: cli.max_width, ..Settings::default() };
     let mut session = Session::new(options, settings, Box::new(std::io::stdout()), Box::new(std::io::stderr()));
     let password = cli.password.clone().or_else(|| env("BASALT_PASSWORD"));
     let user = cli.user.clone().or_else(|| env("BASALT_USER")).unwrap_or_else(|| "root".to_owned());

@@ -4,6 +4,15 @@
 //! case-insensitive) or SQL for the server. [`parse_command`] decides which, and parses the
 //! command's arguments; it does no I/O. Arguments are separated by spaces; an argument holding
 //! spaces may be quoted with `'` or `"`.
+//!
+//! The commands and their arguments follow OrientDB's console, `OConsoleDatabaseApp.java` in
+//! `orientechnologies/orientdb` (`tools/src/main/java/com/orientechnologies/orient/console/`):
+//! `connect`, `listDatabases`, `listClasses` (alias `classes`), `infoClass`, `listClusters`
+//! (`clusters`), `listIndexes` (`indexes`), `info`, `displayRecord` (`display`; the argument is a
+//! row number of the last result), `displayRawRecord` (a row number or a RID), `loadRecord`,
+//! `browseClass`, `browseCluster`, `set`, `config`; and `HA STATUS [-servers] [-db] [-latency]
+//! [-all]` / `HA REMOVE SERVER <name>` as OrientDB's SQL parser spells them
+//! (`OHaStatusStatement.java`, `OHaRemoveServerStatement.java`).
 
 use std::fmt;
 
@@ -12,6 +21,10 @@ use std::fmt;
 pub enum Format {
     /// An aligned text table and a summary line.
     Table,
+    /// One `field | value` block per record, for wide records.
+    Vertical,
+    /// Comma-separated values (RFC 4180) with a header line; notices go to stderr.
+    Csv,
     /// The server's JSON answer, pretty-printed.
     Json,
 }
@@ -20,9 +33,40 @@ impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Format::Table => "table",
+            Format::Vertical => "vertical",
+            Format::Csv => "csv",
             Format::Json => "json",
         })
     }
+}
+
+/// Which parts `HA STATUS` shows (OrientDB's `-servers`, `-db`, `-latency`; `-all` is all three).
+/// None set: the console's summary table of nodes and databases.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HaParts {
+    /// `-servers`: one row per server with its databases.
+    pub servers: bool,
+    /// `-db`: the current database on each server.
+    pub db: bool,
+    /// `-latency`: replication latency between servers.
+    pub latency: bool,
+}
+
+/// A console setting changed with `SET <name> <value>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// `SET format|output table|vertical|csv|json`.
+    Format(Format),
+    /// `SET maxwidth <n>`: the widest table cell, in characters.
+    MaxWidth(usize),
+    /// `SET limit <n>`: rows shown for a query without LIMIT; -1 for all (OrientDB's `limit`).
+    Limit(i64),
+    /// `SET timeout <ms>`, sent as `X-Basalt-Timeout-Ms`; `0`, `off` or `default` for none (the server's default).
+    Timeout(Option<u64>),
+    /// `SET width <n>`, `0` or `auto` for the terminal's: the width tables are fitted to.
+    Width(Option<usize>),
+    /// `SET maxBinaryDisplay <n>`: bytes DISPLAY RAW RECORD prints (OrientDB's setting).
+    MaxBinaryDisplay(usize),
 }
 
 /// One statement, recognized.
@@ -43,19 +87,36 @@ pub enum Command {
     CreateDatabase(DatabaseTarget),
     /// `DROP DATABASE [<name>]` or `DROP DATABASE <url/db> <user> <password>`.
     DropDatabase(DatabaseTarget),
-    /// `HA STATUS`: the cluster's nodes and their databases.
-    HaStatus,
-    /// `SET` alone: show the settings.
+    /// `HA STATUS [-servers] [-db] [-latency] [-all]`: the cluster's nodes and their databases.
+    HaStatus(HaParts),
+    /// `HA REMOVE SERVER <name>`: drop a node from the cluster configuration.
+    HaRemoveServer(String),
+    /// `SET` alone (or `PROPERTIES`): show the settings.
     ShowSettings,
-    /// `SET format json|table`.
-    SetFormat(Format),
-    /// `SET maxwidth <n>`: the widest table cell, in characters.
-    SetMaxWidth(usize),
-    /// `SET timeout <ms>` (sent as `X-Basalt-Timeout-Ms` with every request) or `SET timeout
-    /// default` (`None`: the server's default).
-    SetTimeout(Option<u64>),
-    /// `INFO`: where the console is connected.
+    /// `SET <name> <value>`.
+    Set(Setting),
+    /// `INFO`: where the console is connected, and the database's clusters, classes, indexes.
     Info,
+    /// `LIST CLASSES` or `CLASSES`.
+    ListClasses,
+    /// `INFO CLASS <name>`.
+    InfoClass(String),
+    /// `LIST CLUSTERS` or `CLUSTERS`.
+    ListClusters,
+    /// `LIST INDEXES` or `INDEXES`.
+    ListIndexes,
+    /// `DISPLAY RECORD [<n>]`: row `n` of the last result (the current record without `n`).
+    DisplayRecord(Option<usize>),
+    /// `DISPLAY RAW RECORD <n>|<rid>`: a record as the server sent it.
+    DisplayRawRecord(RecordRef),
+    /// `LOAD RECORD <rid>`: fetch a record and make it the current one.
+    LoadRecord(Rid),
+    /// `BROWSE CLASS <name>`.
+    BrowseClass(String),
+    /// `BROWSE CLUSTER <name>`.
+    BrowseCluster(String),
+    /// `CONFIG`: the server's configuration as it reports it.
+    Config,
     /// `HELP`.
     Help,
     /// `EXIT` or `QUIT`.
@@ -68,6 +129,39 @@ pub enum Command {
     Rollback,
     /// Anything else: SQL for `/command/{db}/sql`.
     Sql(String),
+}
+
+/// A record id, `#<cluster>:<position>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rid {
+    /// The cluster id.
+    pub cluster: u32,
+    /// The position in the cluster.
+    pub position: u64,
+}
+
+impl fmt::Display for Rid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}:{}", self.cluster, self.position)
+    }
+}
+
+impl Rid {
+    /// Parses `#12:0` (the `#` may be left out).
+    pub fn parse(text: &str) -> Result<Rid, String> {
+        let bad = || format!("'{text}' is not a record id: expected #<cluster>:<position>, e.g. #12:0");
+        let (cluster, position) = text.strip_prefix('#').unwrap_or(text).split_once(':').ok_or_else(bad)?;
+        Ok(Rid { cluster: cluster.parse().map_err(|_| bad())?, position: position.parse().map_err(|_| bad())? })
+    }
+}
+
+/// A record named by its row in the last result or by its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordRef {
+    /// Row `n` of the last result.
+    Row(usize),
+    /// A record id.
+    Rid(Rid),
 }
 
 /// A user name and password typed in a command.
@@ -114,8 +208,20 @@ const COMMAND_STARTS: &[&[&str]] = &[
     &["CREATE", "DATABASE"],
     &["DROP", "DATABASE"],
     &["HA", "STATUS"],
+    &["HA", "REMOVE"],
     &["SET"],
+    &["PROPERTIES"],
     &["INFO"],
+    &["LIST", "CLASSES"],
+    &["CLASSES"],
+    &["LIST", "CLUSTERS"],
+    &["CLUSTERS"],
+    &["LIST", "INDEXES"],
+    &["INDEXES"],
+    &["DISPLAY"],
+    &["LOAD", "RECORD"],
+    &["BROWSE"],
+    &["CONFIG"],
     &["HELP"],
     &["EXIT"],
     &["QUIT"],
@@ -140,7 +246,8 @@ pub fn parse_command(statement: &str) -> Result<Command, String> {
     let words = split_arguments(statement)?;
     let upper: Vec<String> = words.iter().map(|w| w.to_uppercase()).collect();
     let first = upper[0].as_str();
-    let two = if first == "LIST" || first == "CREATE" || first == "DROP" || first == "HA" { 2 } else { 1 };
+    let two = matches!(first, "LIST" | "CREATE" | "DROP" | "HA" | "LOAD" | "BROWSE") && upper.len() > 1;
+    let two = if two { 2 } else { 1 };
     let name = upper[..two].join(" ");
     let args = &words[two..];
     let no_args = |command: Command| {
@@ -156,9 +263,33 @@ pub fn parse_command(statement: &str) -> Result<Command, String> {
         "LIST DATABASES" => no_args(Command::ListDatabases),
         "CREATE DATABASE" => parse_database_target(args, true).map(Command::CreateDatabase),
         "DROP DATABASE" => parse_database_target(args, false).map(Command::DropDatabase),
-        "HA STATUS" => no_args(Command::HaStatus),
+        "HA STATUS" => parse_ha_status(args),
+        "HA REMOVE" => match args {
+            [server, name] if server.eq_ignore_ascii_case("SERVER") => Ok(Command::HaRemoveServer(name.clone())),
+            _ => Err("usage: HA REMOVE SERVER <server-name>".into()),
+        },
         "SET" => parse_set(args),
-        "INFO" => no_args(Command::Info),
+        "PROPERTIES" => no_args(Command::ShowSettings),
+        "INFO" => match args {
+            [] => Ok(Command::Info),
+            [class, name] if class.eq_ignore_ascii_case("CLASS") => Ok(Command::InfoClass(name.clone())),
+            _ => Err("usage: INFO, or INFO CLASS <class-name>".into()),
+        },
+        "LIST CLASSES" | "CLASSES" => no_args(Command::ListClasses),
+        "LIST CLUSTERS" | "CLUSTERS" => no_args(Command::ListClusters),
+        "LIST INDEXES" | "INDEXES" => no_args(Command::ListIndexes),
+        "DISPLAY" => parse_display(args),
+        "LOAD RECORD" => match args {
+            [rid] => Rid::parse(rid).map(Command::LoadRecord),
+            _ => Err("usage: LOAD RECORD <record-id>, e.g. LOAD RECORD #12:0".into()),
+        },
+        "BROWSE CLASS" | "BROWSE CLUSTER" => match args {
+            [target] if name == "BROWSE CLASS" => Ok(Command::BrowseClass(target.clone())),
+            [target] => Ok(Command::BrowseCluster(target.clone())),
+            _ => Err(format!("usage: {name} <name>")),
+        },
+        _ if first == "BROWSE" => Err("usage: BROWSE CLASS <class-name>, or BROWSE CLUSTER <cluster-name>".into()),
+        "CONFIG" => no_args(Command::Config),
         // HELP ignores a topic: the whole list is short.
         "HELP" => Ok(Command::Help),
         "EXIT" | "QUIT" => no_args(Command::Exit),
@@ -216,25 +347,82 @@ fn parse_database_target(args: &[String], create: bool) -> Result<DatabaseTarget
     Ok(DatabaseTarget { name_or_url: Some(first.clone()), login, storage })
 }
 
+/// The settings `SET` knows, for its usage line.
+const SET_USAGE: &str = "usage: SET format table|vertical|csv|json, SET limit <rows>|-1, SET timeout <ms>|default, \
+                         SET width <columns>|auto, SET maxwidth <characters>, SET maxBinaryDisplay <bytes>";
+
 fn parse_set(args: &[String]) -> Result<Command, String> {
-    let usage = "usage: SET format json|table, SET maxwidth <characters>, or SET timeout <milliseconds>|default";
-    match args {
-        [] => Ok(Command::ShowSettings),
-        [key, value] if key.eq_ignore_ascii_case("format") => match value.to_lowercase().as_str() {
-            "json" => Ok(Command::SetFormat(Format::Json)),
-            "table" => Ok(Command::SetFormat(Format::Table)),
-            _ => Err(format!("unknown format '{value}'; {usage}")),
+    let [key, value] = args else {
+        return if args.is_empty() { Ok(Command::ShowSettings) } else { Err(SET_USAGE.to_owned()) };
+    };
+    let number = |min: i64| -> Result<i64, String> {
+        value
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= min)
+            .ok_or_else(|| format!("{key} must be a whole number of at least {min}, got '{value}'"))
+    };
+    let off = ["off", "none", "auto", "default"].iter().any(|w| value.eq_ignore_ascii_case(w));
+    let setting = match key.to_lowercase().as_str() {
+        "format" | "output" => Setting::Format(match value.to_lowercase().as_str() {
+            "table" => Format::Table,
+            "vertical" => Format::Vertical,
+            "csv" => Format::Csv,
+            "json" => Format::Json,
+            _ => return Err(format!("unknown format '{value}'; {SET_USAGE}")),
+        }),
+        "maxwidth" => Setting::MaxWidth(number(4)? as usize),
+        // OrientDB: "Limit must be > 0 or = -1 (no limit)".
+        "limit" => match value.parse::<i64>() {
+            Ok(n) if n > 0 || n == -1 => Setting::Limit(n),
+            _ => return Err(format!("limit must be > 0, or -1 for no limit; got '{value}'")),
         },
-        [key, value] if key.eq_ignore_ascii_case("maxwidth") => match value.parse::<usize>() {
-            Ok(width) if width >= 4 => Ok(Command::SetMaxWidth(width)),
-            _ => Err(format!("maxwidth must be a whole number of at least 4, got '{value}'")),
-        },
-        [key, value] if key.eq_ignore_ascii_case("timeout") => match value.parse::<u64>() {
-            _ if value.eq_ignore_ascii_case("default") => Ok(Command::SetTimeout(None)),
-            Ok(ms) if ms >= 1 => Ok(Command::SetTimeout(Some(ms))),
-            _ => Err(format!("timeout must be a whole number of milliseconds (at least 1) or default, got '{value}'")),
-        },
-        _ => Err(usage.to_owned()),
+        "timeout" if off => Setting::Timeout(None),
+        "timeout" => Setting::Timeout(Some(number(0)? as u64).filter(|ms| *ms > 0)),
+        "width" if off => Setting::Width(None),
+        "width" => Setting::Width(Some(number(0)? as usize).filter(|w| *w > 0)),
+        "maxbinarydisplay" => Setting::MaxBinaryDisplay(number(1)? as usize),
+        _ => return Err(format!("unknown setting '{key}'; {SET_USAGE}")),
+    };
+    Ok(Command::Set(setting))
+}
+
+fn parse_ha_status(args: &[String]) -> Result<Command, String> {
+    let mut parts = HaParts::default();
+    for arg in args {
+        match arg.to_lowercase().as_str() {
+            "-servers" => parts.servers = true,
+            "-db" => parts.db = true,
+            "-latency" => parts.latency = true,
+            "-all" => parts = HaParts { servers: true, db: true, latency: true },
+            // OrientDB's text output is the only output here.
+            "-output=text" => {}
+            _ => {
+                return Err(format!(
+                    "unknown HA STATUS option '{arg}'; usage: HA STATUS [-servers] [-db] [-latency] [-all]"
+                ))
+            }
+        }
+    }
+    Ok(Command::HaStatus(parts))
+}
+
+fn parse_display(args: &[String]) -> Result<Command, String> {
+    let upper: Vec<String> = args.iter().map(|a| a.to_uppercase()).collect();
+    let row =
+        |text: &str| text.parse::<usize>().map_err(|_| format!("'{text}' is not a row number of the last result"));
+    match upper.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["RECORD"] | [] => Ok(Command::DisplayRecord(None)),
+        ["RECORD", _] => row(&args[1]).map(|n| Command::DisplayRecord(Some(n))),
+        ["RAW", "RECORD", _] => {
+            let target = &args[2];
+            if target.contains(':') {
+                Rid::parse(target).map(|rid| Command::DisplayRawRecord(RecordRef::Rid(rid)))
+            } else {
+                row(target).map(|n| Command::DisplayRawRecord(RecordRef::Row(n)))
+            }
+        }
+        _ => Err("usage: DISPLAY RECORD [<row>], or DISPLAY RAW RECORD <row>|<record-id>".into()),
     }
 }
 
@@ -287,7 +475,7 @@ mod tests {
         assert_eq!(parse_command("exit"), Ok(Command::Exit));
         assert_eq!(parse_command("Quit"), Ok(Command::Exit));
         assert_eq!(parse_command("list  databases"), Ok(Command::ListDatabases));
-        assert_eq!(parse_command("ha status"), Ok(Command::HaStatus));
+        assert_eq!(parse_command("ha status"), Ok(Command::HaStatus(HaParts::default())));
         assert_eq!(parse_command("disconnect"), Ok(Command::Disconnect));
         assert_eq!(parse_command("INFO"), Ok(Command::Info));
         assert_eq!(parse_command("help connect"), Ok(Command::Help));
@@ -295,12 +483,59 @@ mod tests {
         assert_eq!(parse_command("Commit"), Ok(Command::Commit));
         assert_eq!(parse_command("ROLLBACK"), Ok(Command::Rollback));
         assert_eq!(parse_command("set"), Ok(Command::ShowSettings));
-        assert_eq!(parse_command("set FORMAT Json"), Ok(Command::SetFormat(Format::Json)));
-        assert_eq!(parse_command("SET maxwidth 12"), Ok(Command::SetMaxWidth(12)));
-        assert_eq!(parse_command("SET timeout 5000"), Ok(Command::SetTimeout(Some(5000))));
-        assert_eq!(parse_command("set TIMEOUT default"), Ok(Command::SetTimeout(None)));
-        assert!(parse_command("SET timeout 0").is_err());
-        assert!(parse_command("SET timeout soon").is_err());
+        assert_eq!(parse_command("set FORMAT Json"), Ok(Command::Set(Setting::Format(Format::Json))));
+        assert_eq!(parse_command("SET output csv"), Ok(Command::Set(Setting::Format(Format::Csv))));
+        assert_eq!(parse_command("SET maxwidth 12"), Ok(Command::Set(Setting::MaxWidth(12))));
+    }
+
+    #[test]
+    fn orientdb_commands() {
+        assert_eq!(parse_command("CLASSES"), Ok(Command::ListClasses));
+        assert_eq!(parse_command("list classes"), Ok(Command::ListClasses));
+        assert_eq!(parse_command("clusters"), Ok(Command::ListClusters));
+        assert_eq!(parse_command("LIST INDEXES"), Ok(Command::ListIndexes));
+        assert_eq!(parse_command("info class Person"), Ok(Command::InfoClass("Person".into())));
+        assert_eq!(parse_command("DISPLAY RECORD 3"), Ok(Command::DisplayRecord(Some(3))));
+        assert_eq!(parse_command("display"), Ok(Command::DisplayRecord(None)));
+        assert_eq!(parse_command("display raw record 2"), Ok(Command::DisplayRawRecord(RecordRef::Row(2))));
+        let rid = Rid { cluster: 9, position: 1 };
+        assert_eq!(parse_command("DISPLAY RAW RECORD #9:1"), Ok(Command::DisplayRawRecord(RecordRef::Rid(rid))));
+        assert_eq!(parse_command("load record #9:1"), Ok(Command::LoadRecord(rid)));
+        assert_eq!(parse_command("BROWSE CLASS V"), Ok(Command::BrowseClass("V".into())));
+        assert_eq!(parse_command("browse cluster v"), Ok(Command::BrowseCluster("v".into())));
+        assert_eq!(parse_command("config"), Ok(Command::Config));
+        assert_eq!(parse_command("properties"), Ok(Command::ShowSettings));
+        let all = HaParts { servers: true, db: true, latency: true };
+        assert_eq!(parse_command("HA STATUS -all -output=text"), Ok(Command::HaStatus(all)));
+        let some = HaParts { servers: true, db: false, latency: true };
+        assert_eq!(parse_command("ha status -servers -latency"), Ok(Command::HaStatus(some)));
+        assert_eq!(parse_command("HA REMOVE SERVER n2"), Ok(Command::HaRemoveServer("n2".into())));
+        assert_eq!(parse_command("SET limit -1"), Ok(Command::Set(Setting::Limit(-1))));
+        assert_eq!(parse_command("SET timeout 250"), Ok(Command::Set(Setting::Timeout(Some(250)))));
+        assert_eq!(parse_command("SET timeout 0"), Ok(Command::Set(Setting::Timeout(None))));
+        assert_eq!(parse_command("set timeout OFF"), Ok(Command::Set(Setting::Timeout(None))));
+        assert_eq!(parse_command("SET width 80"), Ok(Command::Set(Setting::Width(Some(80)))));
+        assert_eq!(parse_command("SET maxBinaryDisplay 10"), Ok(Command::Set(Setting::MaxBinaryDisplay(10))));
+        for sql in ["CLASSES", "INDEXES"] {
+            assert!(is_console_command(sql));
+        }
+    }
+
+    #[test]
+    fn orientdb_command_errors() {
+        assert!(parse_command("LOAD RECORD 9").unwrap_err().contains("not a record id"));
+        assert!(parse_command("LOAD RECORD #x:1").unwrap_err().contains("not a record id"));
+        assert!(parse_command("DISPLAY RECORD x").unwrap_err().contains("not a row number"));
+        assert!(parse_command("DISPLAY RAW RECORD #1").unwrap_err().contains("not a row number"));
+        assert!(parse_command("DISPLAY RAW RECORD #a:b").unwrap_err().contains("not a record id"));
+        assert!(parse_command("INFO CLASS").unwrap_err().contains("usage"));
+        assert!(parse_command("BROWSE CLASS").unwrap_err().contains("usage"));
+        assert!(parse_command("BROWSE FOO x").unwrap_err().contains("usage: BROWSE CLASS"));
+        assert!(parse_command("HA REMOVE SERVER").unwrap_err().contains("usage"));
+        assert!(parse_command("SET limit 0").unwrap_err().contains("-1 for no limit"));
+        assert!(parse_command("SET limit -2").unwrap_err().contains("-1 for no limit"));
+        assert!(parse_command("SET timeout soon").unwrap_err().contains("whole number"));
+        assert!(parse_command("SET colour red").unwrap_err().contains("unknown setting"));
     }
 
     #[test]
@@ -368,10 +603,10 @@ mod tests {
     #[test]
     fn bad_arguments_are_errors() {
         assert!(parse_command("EXIT now").unwrap_err().contains("takes no arguments"));
-        assert!(parse_command("HA STATUS -all").unwrap_err().contains("takes no arguments"));
+        assert!(parse_command("HA STATUS all").unwrap_err().contains("unknown HA STATUS option"));
         assert!(parse_command("SET format xml").unwrap_err().contains("unknown format"));
         assert!(parse_command("SET maxwidth 2").unwrap_err().contains("at least 4"));
-        assert!(parse_command("SET colour red").unwrap_err().contains("usage"));
+        assert!(parse_command("SET a b c").unwrap_err().contains("usage"));
     }
 
     #[test]

@@ -5,7 +5,14 @@
 //!   `CREATE DATABASE url user password`) are not written to the history, nor are lines starting
 //!   with a space.
 //! - A statement may span lines; it runs at `;` or a blank line (console commands at the end of
-//!   their line). Ctrl-C drops what is typed so far, Ctrl-D (end of input) leaves.
+//!   their line), and not before its brackets balance. The prompt is OrientDB's
+//!   (`orientdb {db=demo}> `); continuation lines show what is still open, right-aligned under
+//!   it: `'> ` inside a quote, `(> ` (or `[> `, `{> `) inside a bracket, `*> ` inside a
+//!   comment, `-> ` otherwise. Ctrl-C drops what is typed so far, Ctrl-D (end of input) leaves.
+//! - Tab completes keywords, classes, properties and clusters ([`super::complete`]).
+//! - At a terminal (standard input and output both), a statement's output taller than the
+//!   screen goes through the pager ([`super::output`]); never when input or output is not a
+//!   terminal.
 //! - When standard input is not a terminal, rustyline reads plain lines from it and no prompt is
 //!   shown, so `basalt < script.sql` works; the exit code is then 1 if any statement failed (2 if
 //!   the failure was that no server could be reached), as in one-shot mode.
@@ -15,10 +22,12 @@ use std::path::PathBuf;
 
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
-use rustyline::{Config, Editor};
+use rustyline::{CompletionType, Config, Editor};
 
 use super::command::{is_console_command, parse_command, Command};
+use super::complete::{ConsoleHelper, SharedVocabulary};
 use super::error::ConsoleError;
+use super::output::pager_allowed;
 use super::script::Scanner;
 use super::session::{Flow, Session};
 
@@ -46,7 +55,7 @@ enum Input {
 /// Where lines come from: rustyline, or plain stdin if rustyline cannot start.
 enum Lines {
     /// rustyline, with history when interactive.
-    Editor(Box<Editor<(), DefaultHistory>>),
+    Editor(Box<Editor<ConsoleHelper, DefaultHistory>>),
     /// Plain buffered stdin.
     Plain(std::io::StdinLock<'static>),
 }
@@ -77,7 +86,12 @@ pub fn run_repl(session: &mut Session) -> u8 {
     let interactive = std::io::stdin().is_terminal();
     session.set_interactive(interactive);
     let history = if interactive { history_path() } else { None };
-    let mut lines = open_lines(history.as_ref(), session);
+    let vocabulary = SharedVocabulary::default();
+    let mut lines = open_lines(history.as_ref(), session, &vocabulary);
+    if interactive {
+        session.set_vocabulary(vocabulary);
+    }
+    let paging = interactive && pager_allowed();
     if interactive {
         let banner = format!(
             "Basalt console {}. Type HELP for the commands; end SQL with ';' or a blank line; EXIT or Ctrl-D leaves.\n",
@@ -88,15 +102,15 @@ pub fn run_repl(session: &mut Session) -> u8 {
     let mut scanner = Scanner::new();
     let mut worst = 0u8;
     'reading: loop {
-        let prompt = match (interactive, scanner.is_idle()) {
+        let prompt = match (interactive, scanner.pending()) {
             (false, _) => String::new(),
-            (true, true) => session.prompt(),
-            (true, false) => continuation_prompt(&session.prompt()),
+            (true, None) => session.prompt(),
+            (true, Some(open)) => continuation_prompt(&session.prompt(), open),
         };
         match lines.read(&prompt) {
             Ok(Input::Line(line)) => {
                 for statement in scanner.feed(&format!("{line}\n")) {
-                    if run_statement(session, &mut lines, interactive, &statement, &mut worst) == Flow::Exit {
+                    if run_statement(session, &mut lines, (interactive, paging), &statement, &mut worst) == Flow::Exit {
                         break 'reading;
                     }
                 }
@@ -105,7 +119,7 @@ pub fn run_repl(session: &mut Session) -> u8 {
             Ok(Input::End) => {
                 match scanner.finish() {
                     Ok(Some(statement)) => {
-                        run_statement(session, &mut lines, interactive, &statement, &mut worst);
+                        run_statement(session, &mut lines, (interactive, paging), &statement, &mut worst);
                     }
                     Ok(None) => {}
                     Err(why) => {
@@ -140,7 +154,15 @@ pub fn run_repl(session: &mut Session) -> u8 {
 }
 
 /// Runs one statement, adding it to the history first; an error is printed and raises `worst`.
-fn run_statement(session: &mut Session, lines: &mut Lines, interactive: bool, statement: &str, worst: &mut u8) -> Flow {
+/// `modes` is (a person types, the output may be paged).
+fn run_statement(
+    session: &mut Session,
+    lines: &mut Lines,
+    modes: (bool, bool),
+    statement: &str,
+    worst: &mut u8,
+) -> Flow {
+    let (interactive, paging) = modes;
     if let (Lines::Editor(editor), true) = (lines, interactive) {
         if !carries_password(statement) {
             // SQL is kept with its `;` so that recalling it and pressing Enter runs it.
@@ -149,7 +171,12 @@ fn run_statement(session: &mut Session, lines: &mut Lines, interactive: bool, st
             let _ = editor.add_history_entry(entry);
         }
     }
-    match session.execute(statement) {
+    if paging {
+        session.hold_output();
+    }
+    let result = session.execute(statement);
+    session.release_output();
+    match result {
         Ok(flow) => flow,
         Err(error) => {
             session.report(&error);
@@ -160,16 +187,18 @@ fn run_statement(session: &mut Session, lines: &mut Lines, interactive: bool, st
 }
 
 /// A rustyline editor (with the history loaded), or plain stdin if rustyline cannot start.
-fn open_lines(history: Option<&PathBuf>, session: &mut Session) -> Lines {
+fn open_lines(history: Option<&PathBuf>, session: &mut Session, vocabulary: &SharedVocabulary) -> Lines {
     let config = Config::builder()
+        .completion_type(CompletionType::List)
         .auto_add_history(false)
         .history_ignore_space(true)
         .max_history_size(HISTORY_ENTRIES_MAX)
         .and_then(|b| b.history_ignore_dups(true))
         .map(|b| b.build());
-    let editor = config.and_then(Editor::<(), DefaultHistory>::with_config);
+    let editor = config.and_then(Editor::<ConsoleHelper, DefaultHistory>::with_config);
     match editor {
         Ok(mut editor) => {
+            editor.set_helper(Some(ConsoleHelper { vocabulary: vocabulary.clone() }));
             if let Some(path) = history.filter(|p| p.exists()) {
                 if let Err(e) = editor.load_history(path) {
                     let message = format!("cannot read the history {}: {e}", path.display());
@@ -185,10 +214,11 @@ fn open_lines(history: Option<&PathBuf>, session: &mut Session) -> Lines {
     }
 }
 
-/// The prompt for the second and later lines of a statement, as wide as the main prompt.
-fn continuation_prompt(prompt: &str) -> String {
-    let width = prompt.chars().count().saturating_sub(3);
-    format!("{}-> ", " ".repeat(width))
+/// The prompt for the second and later lines of a statement: what is open (see the module
+/// doc) and `> `, as wide as the main prompt.
+fn continuation_prompt(prompt: &str, open: char) -> String {
+    let width = prompt.chars().count().saturating_sub(2);
+    format!("{open:>width$}> ")
 }
 
 /// True for statements whose text holds a password; they stay out of the history file.
@@ -219,7 +249,8 @@ mod tests {
 
     #[test]
     fn continuation_prompt_lines_up() {
-        assert_eq!(continuation_prompt("basalt demo> "), "          -> ");
-        assert_eq!(continuation_prompt("basalt demo> ").len(), "basalt demo> ".len());
+        assert_eq!(continuation_prompt("orientdb {db=demo}> ", '\''), "                 '> ");
+        assert_eq!(continuation_prompt("orientdb {db=demo}> ", '(').len(), "orientdb {db=demo}> ".len());
+        assert_eq!(continuation_prompt("orientdb> ", '-'), "       -> ");
     }
 }

@@ -7,6 +7,11 @@
 //! - the end of its first line when it is a console command (`EXIT`, `HA STATUS`, `CONNECT ...`),
 //!   as in OrientDB's console, so those need no `;`.
 //!
+//! While a bracket (`(`, `[`, `{`) is open, line ends and blank lines do not end the statement:
+//! it goes on until the brackets balance (a `;` still ends it, so one stray bracket cannot swallow
+//! the rest of a script). [`Scanner::pending`] says what is open, for the REPL's continuation
+//! prompt (`'>`, `(>`, ...).
+//!
 //! Quotes are `'...'` and `"..."` (a backslash escapes the next character, as in OrientDB SQL) and
 //! `` `...` `` (identifiers, no escapes). Comments (`-- ...` to the end of the line and `/* ... */`)
 //! are removed from the statements, so the server never has to parse them. `//` is not a comment:
@@ -45,6 +50,8 @@ pub struct Scanner {
     opened_at_line: usize,
     /// The line being scanned, 1-based.
     line: usize,
+    /// The brackets open in the statement, innermost last.
+    brackets: Vec<char>,
 }
 
 impl Default for Scanner {
@@ -63,6 +70,22 @@ impl Scanner {
             line_has_content: false,
             opened_at_line: 0,
             line: 1,
+            brackets: Vec::new(),
+        }
+    }
+
+    /// What the statement typed so far leaves open: the quote character, the innermost open
+    /// bracket, `*` for a block comment, `-` for a statement without its end yet; `None` when
+    /// nothing is typed.
+    pub fn pending(&self) -> Option<char> {
+        match self.state {
+            State::Quote(q) => Some(q),
+            State::BlockComment => Some('*'),
+            State::Code | State::LineComment => match self.brackets.last() {
+                Some(&b) => Some(b),
+                None if self.current.trim().is_empty() => None,
+                None => Some('-'),
+            },
         }
     }
 
@@ -102,6 +125,13 @@ impl Scanner {
                     _ => {
                         if !c.is_whitespace() {
                             self.line_has_content = true;
+                        }
+                        match c {
+                            '(' | '[' | '{' => self.brackets.push(c),
+                            ')' | ']' | '}' => {
+                                self.brackets.pop();
+                            }
+                            _ => {}
                         }
                         self.current.push(c);
                     }
@@ -167,6 +197,7 @@ impl Scanner {
             done.push(statement.to_owned());
         }
         self.current.clear();
+        self.brackets.clear();
     }
 
     fn end_line(&mut self, done: &mut Vec<String>) {
@@ -176,6 +207,8 @@ impl Scanner {
         let statement = self.current.trim_start();
         if statement.is_empty() {
             self.current.clear();
+        } else if !self.brackets.is_empty() {
+            self.current.push('\n');
         } else if blank || (!statement.contains('\n') && is_console_command(statement)) {
             self.end_statement(done);
         } else {
@@ -278,6 +311,36 @@ mod tests {
         got.extend(scanner.finish().unwrap());
         assert_eq!(got, split(text));
         assert_eq!(got.len(), 5);
+    }
+
+    #[test]
+    fn open_brackets_continue_the_statement_until_balanced() {
+        assert_eq!(
+            split("SELECT FROM V WHERE a IN [\n\n1, 2]\nAND b = (1\n)\n\nSELECT 2"),
+            ["SELECT FROM V WHERE a IN [\n\n1, 2]\nAND b = (1\n)", "SELECT 2"]
+        );
+        // A `;` ends it anyway; brackets inside quotes and comments do not count.
+        assert_eq!(split("SELECT (1;\nSELECT ')' -- (\n\nSELECT 3"), ["SELECT (1", "SELECT ')'", "SELECT 3"]);
+        // A console command line with an open bracket waits for it too.
+        assert_eq!(split("SELECT count(*\n) FROM V\n\n"), ["SELECT count(*\n) FROM V"]);
+    }
+
+    #[test]
+    fn pending_says_what_is_open() {
+        let mut scanner = Scanner::new();
+        assert_eq!(scanner.pending(), None);
+        scanner.feed("SELECT\n");
+        assert_eq!(scanner.pending(), Some('-'));
+        scanner.feed("FROM V WHERE a IN [1, (2\n");
+        assert_eq!(scanner.pending(), Some('('));
+        scanner.feed(")\n");
+        assert_eq!(scanner.pending(), Some('['));
+        scanner.feed("] AND b = 'x\n");
+        assert_eq!(scanner.pending(), Some('\''));
+        scanner.feed("' /* note\n");
+        assert_eq!(scanner.pending(), Some('*'));
+        assert_eq!(scanner.feed("*/;\n"), ["SELECT\nFROM V WHERE a IN [1, (2\n)\n] AND b = 'x\n'"]);
+        assert_eq!(scanner.pending(), None);
     }
 
     #[test]

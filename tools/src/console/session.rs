@@ -9,11 +9,20 @@ use std::io::Write;
 
 use super::batch::{batch_body, Transaction};
 use super::client::{encode_segment, Answer, Client, ClientOptions, Credentials, Method, Request};
-use super::command::{is_read_only_sql, parse_command, Command, DatabaseTarget, Format, Login};
+use super::command::{parse_command, Command, DatabaseTarget, Format, Login};
+use super::complete::SharedVocabulary;
 use super::error::ConsoleError;
 use super::json::{Json, JsonText};
+use super::output::{page, pager_command, terminal_size};
 use super::servers::{parse_target, Server};
-use super::table::{ha_status_table, render_table, result_table, summary_line, DEFAULT_MAX_WIDTH};
+use super::table::DEFAULT_MAX_WIDTH;
+
+/// Rows shown for a query without LIMIT, as in OrientDB's console (`limit` = 20 in
+/// `OConsoleDatabaseApp.onBefore`).
+pub const DEFAULT_LIMIT: i64 = 20;
+
+/// Bytes `DISPLAY RAW RECORD` prints by default (OrientDB's `maxBinaryDisplay`).
+pub const DEFAULT_MAX_BINARY_DISPLAY: usize = 160;
 
 /// The console's help text (the HELP command).
 pub const HELP: &str = "\
@@ -27,16 +36,33 @@ Console commands (case-insensitive; a command ends at the end of its line, SQL a
   CREATE DATABASE <url/db> <user> <password> [<storage>]
   DROP DATABASE [<name>]              drop a database (the current one without a name)
   DROP DATABASE <url/db> <user> <password>
-  HA STATUS                           the cluster's nodes: role, status per database, applied LSN, leader
+  INFO                                the connection, and the database's properties, clusters, classes, indexes
+  LIST CLASSES | CLASSES              the classes with their clusters and record counts
+  INFO CLASS <class>                  a class: superclass, clusters, properties, indexes
+  LIST CLUSTERS | CLUSTERS            the clusters with their classes and record counts
+  LIST INDEXES | INDEXES              the indexes
+  BROWSE CLASS <class>                the records of a class (up to the limit)
+  BROWSE CLUSTER <cluster>            the records of a cluster (up to the limit)
+  LOAD RECORD <rid>                   fetch one record, e.g. LOAD RECORD #9:1, and make it the current one
+  DISPLAY RECORD [<n>]                row n of the last result, field by field (the current record without n)
+  DISPLAY RAW RECORD <n>|<rid>        a record as the server sent it
+  HA STATUS [-servers] [-db] [-latency] [-all]
+                                      the cluster's nodes, databases and replication latency
+  HA REMOVE SERVER <name>             remove a server from the cluster configuration
+  CONFIG                              the server's configuration as it reports it
   BEGIN ... COMMIT | ROLLBACK         collect statements and send them at COMMIT as one transaction
-  SET format table|json               how results are printed
+  SET format table|vertical|csv|json  how results are printed (SET output ... too)
+  SET limit <n>|-1                    rows shown for a query without LIMIT (default 20; -1: all)
+  SET timeout <ms>|default            ask the server to stop a statement after <ms> ms (default: its own)
+  SET width <n>|auto                  the width tables are fitted to (auto: the terminal's)
   SET maxwidth <n>                    the widest table cell, in characters
-  SET timeout <ms>|default            the server stops a query running longer (default: its own)
-  SET                                 show the settings
-  INFO                                where the console is connected
+  SET maxBinaryDisplay <n>            bytes DISPLAY RAW RECORD prints
+  SET | PROPERTIES                    show the settings
   HELP                                this text
   EXIT | QUIT                         leave (Ctrl-D too; Ctrl-C cancels the line being typed)
 Anything else is sent as SQL to the current database, e.g. SELECT FROM V WHERE name = 'x';
+Tab completes keywords, classes and properties. On a terminal, output taller than the screen goes
+through $PAGER (else less -FRX).
 ";
 
 /// What the caller should do after a statement.
@@ -48,41 +74,64 @@ pub enum Flow {
     Exit,
 }
 
-/// How results are shown.
+/// How results are shown, and what every request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
-    /// Table or JSON.
+    /// Table, vertical, CSV or JSON.
     pub format: Format,
     /// The widest table cell, in characters.
     pub max_width: usize,
+    /// Rows shown for a SELECT, MATCH or TRAVERSE without its own LIMIT; -1 for all.
+    pub limit: i64,
+    /// The server-side time limit of every request, in milliseconds (`X-Basalt-Timeout-Ms`).
+    pub timeout_ms: Option<u64>,
+    /// The width tables are fitted to; `None`: the terminal's, when there is one.
+    pub width: Option<usize>,
+    /// Bytes DISPLAY RAW RECORD prints.
+    pub max_binary_display: usize,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { format: Format::Table, max_width: DEFAULT_MAX_WIDTH }
+        Settings {
+            format: Format::Table,
+            max_width: DEFAULT_MAX_WIDTH,
+            limit: DEFAULT_LIMIT,
+            timeout_ms: None,
+            width: None,
+            max_binary_display: DEFAULT_MAX_BINARY_DISPLAY,
+        }
     }
 }
 
 /// One console session.
 pub struct Session {
     /// Timeouts and TLS settings for every client this session makes.
-    options: ClientOptions,
+    pub(super) options: ClientOptions,
     /// The credentials in use (also for clients made later by CONNECT without a login).
-    credentials: Option<Credentials>,
+    pub(super) credentials: Option<Credentials>,
     /// The servers, once connected.
-    client: Option<Client>,
+    pub(super) client: Option<Client>,
     /// The current database.
-    database: Option<String>,
+    pub(super) database: Option<String>,
     /// Output settings.
-    settings: Settings,
+    pub(super) settings: Settings,
     /// Statements collected since BEGIN.
-    transaction: Transaction,
+    pub(super) transaction: Transaction,
     /// Whether a person is typing (then confirmations like "Transaction started" are shown).
-    interactive: bool,
+    pub(super) interactive: bool,
+    /// The rows of the last result, for DISPLAY RECORD n (OrientDB's `currentResultSet`).
+    pub(super) last_result: Vec<Json>,
+    /// The current record: the first row of the last result, or the one LOAD RECORD loaded.
+    pub(super) current_record: Option<Json>,
+    /// The names tab completion offers, when the REPL has an editor.
+    pub(super) vocabulary: Option<SharedVocabulary>,
+    /// Output held back while a statement runs, to page it when it is taller than the screen.
+    pub(super) held: Option<String>,
     /// Where results go.
-    out: Box<dyn Write>,
+    pub(super) out: Box<dyn Write>,
     /// Where notes go.
-    err: Box<dyn Write>,
+    pub(super) err: Box<dyn Write>,
 }
 
 impl Session {
@@ -96,9 +145,41 @@ impl Session {
             settings,
             transaction: Transaction::default(),
             interactive: false,
+            last_result: Vec::new(),
+            current_record: None,
+            vocabulary: None,
+            held: None,
             out,
             err,
         }
+    }
+
+    /// Fills `vocabulary` with the current database's names now and after schema changes.
+    pub fn set_vocabulary(&mut self, vocabulary: SharedVocabulary) {
+        self.vocabulary = Some(vocabulary);
+        self.refresh_vocabulary();
+    }
+
+    /// Holds the output of the next statement back for [`Session::release_output`].
+    pub fn hold_output(&mut self) {
+        self.held = Some(String::new());
+    }
+
+    /// Prints the held output: through the pager when it is taller than the terminal (and a
+    /// pager is there), else straight out.
+    pub fn release_output(&mut self) {
+        let Some(text) = self.held.take() else { return };
+        let (_, rows) = terminal_size();
+        let taller = rows.is_some_and(|rows| text.lines().count() >= rows);
+        if taller {
+            if let Some(command) = pager_command() {
+                if page(&command, &text) {
+                    return;
+                }
+            }
+        }
+        // An output that cannot be written is reported by the next statement's print.
+        let _ = self.print(&text);
     }
 
     /// Shows confirmations meant for a person at a terminal.
@@ -125,13 +206,20 @@ impl Session {
         self.credentials = credentials;
     }
 
-    /// The main prompt: `basalt demo> `, `basalt> ` when no database is selected, with `(tx)`
-    /// while a transaction collects statements.
+    /// The main prompt, OrientDB's (`getPrompt`/`getContext` in `OConsoleDatabaseApp.java`):
+    /// `orientdb {db=demo}> `, `orientdb {server=http://h:2480}> ` when connected without a
+    /// database, `orientdb> ` when not connected; ` tx=[n entries]` while a transaction
+    /// collects statements.
     pub fn prompt(&self) -> String {
-        let tx = if self.transaction.is_open() { " (tx)" } else { "" };
-        match &self.database {
-            Some(db) => format!("basalt {db}{tx}> "),
-            None => format!("basalt{tx}> "),
+        let tx = if self.transaction.is_open() {
+            format!(" tx=[{} entries]", self.transaction.len())
+        } else {
+            String::new()
+        };
+        match (&self.database, &self.client) {
+            (Some(db), _) => format!("orientdb {{db={db}{tx}}}> "),
+            (None, Some(client)) => format!("orientdb {{server={}{tx}}}> ", client.current_server()),
+            (None, None) => "orientdb> ".to_owned(),
         }
     }
 
@@ -167,7 +255,7 @@ impl Session {
                     return Ok(Flow::Continue);
                 }
                 Command::Commit | Command::Rollback | Command::Help | Command::Info | Command::ShowSettings => {}
-                Command::SetFormat(_) | Command::SetMaxWidth(_) | Command::SetTimeout(_) | Command::Begin => {}
+                Command::Set(_) | Command::Begin => {}
                 Command::Exit => {
                     let count = self.transaction.rollback().unwrap_or(0);
                     if count > 0 {
@@ -192,27 +280,21 @@ impl Session {
             Command::ListDatabases => self.list_databases()?,
             Command::CreateDatabase(target) => self.create_database(target)?,
             Command::DropDatabase(target) => self.drop_database(target)?,
-            Command::HaStatus => self.ha_status()?,
-            Command::ShowSettings => {
-                let timeout = match self.options.query_timeout_ms {
-                    Some(ms) => format!("{ms} ms"),
-                    None => "the server's default".to_string(),
-                };
-                let text = format!(
-                    "format = {}\nmaxwidth = {}\ntimeout = {timeout}\n",
-                    self.settings.format, self.settings.max_width
-                );
-                self.print(&text)?;
-            }
-            Command::SetFormat(format) => self.settings.format = format,
-            Command::SetMaxWidth(width) => self.settings.max_width = width,
-            Command::SetTimeout(ms) => {
-                self.options.query_timeout_ms = ms;
-                if let Some(client) = &mut self.client {
-                    client.set_query_timeout(ms)?;
-                }
-            }
+            Command::HaStatus(parts) => self.ha_status(parts)?,
+            Command::HaRemoveServer(name) => self.ha_remove_server(&name)?,
+            Command::ShowSettings => self.show_settings()?,
+            Command::Set(setting) => self.set(setting)?,
             Command::Info => self.info()?,
+            Command::ListClasses => self.list_classes()?,
+            Command::InfoClass(name) => self.info_class(&name)?,
+            Command::ListClusters => self.list_clusters()?,
+            Command::ListIndexes => self.list_indexes()?,
+            Command::DisplayRecord(row) => self.display_record(row)?,
+            Command::DisplayRawRecord(target) => self.display_raw_record(target)?,
+            Command::LoadRecord(rid) => self.load_record(rid)?,
+            Command::BrowseClass(name) => self.browse_class(&name)?,
+            Command::BrowseCluster(name) => self.browse_cluster(&name)?,
+            Command::Config => self.config()?,
             Command::Help => self.print(HELP)?,
             Command::Exit => return Ok(Flow::Exit),
             Command::Begin => {
@@ -233,15 +315,6 @@ impl Session {
         Ok(Flow::Continue)
     }
 
-    fn run_sql(&mut self, sql: String) -> Result<(), ConsoleError> {
-        let db = self.require_database()?;
-        let repeatable = is_read_only_sql(&sql);
-        let body = serde_json::json!({"command": sql, "parameters": {}});
-        let path = format!("/command/{}/sql", encode_segment(&db));
-        let answer = self.send(Request { method: Method::Post, path, body: Some(body), repeatable })?;
-        self.print_result(&answer.body, answer.elapsed.as_secs_f64())
-    }
-
     fn commit(&mut self) -> Result<(), ConsoleError> {
         let statements = self.transaction.commit()?;
         if statements.is_empty() {
@@ -251,7 +324,9 @@ impl Session {
         let path = format!("/batch/{}", encode_segment(&db));
         let request = Request { method: Method::Post, path, body: Some(batch_body(&statements)), repeatable: false };
         let answer = self.send(request)?;
-        self.print_result(&answer.body, answer.elapsed.as_secs_f64())
+        self.show_answer(&answer.body, answer.elapsed.as_secs_f64(), None)?;
+        self.refresh_vocabulary();
+        Ok(())
     }
 
     fn connect(&mut self, url: &str, login: Option<Login>) -> Result<(), ConsoleError> {
@@ -274,7 +349,11 @@ impl Session {
         self.client = Some(client);
         self.credentials = credentials;
         self.database = target.database;
-        self.print(&message)
+        self.last_result.clear();
+        self.current_record = None;
+        self.print(&message)?;
+        self.refresh_vocabulary();
+        Ok(())
     }
 
     fn disconnect(&mut self) -> Result<(), ConsoleError> {
@@ -320,7 +399,9 @@ impl Session {
         match self.settings.format {
             Format::Json if answer.0.body != Json::Null => self.print(&format!("{}\n", answer.0.body.to_pretty())),
             Format::Json => Ok(()),
-            Format::Table => self.print(&format!("Database '{db}' created on {}; now using it.\n", answer.0.server)),
+            Format::Table | Format::Vertical | Format::Csv => {
+                self.print(&format!("Database '{db}' created on {}; now using it.\n", answer.0.server))
+            }
         }
     }
 
@@ -343,7 +424,9 @@ impl Session {
         match self.settings.format {
             Format::Json if answer.0.body != Json::Null => self.print(&format!("{}\n", answer.0.body.to_pretty())),
             Format::Json => Ok(()),
-            Format::Table => self.print(&format!("Database '{db}' dropped on {}.\n", answer.0.server)),
+            Format::Table | Format::Vertical | Format::Csv => {
+                self.print(&format!("Database '{db}' dropped on {}.\n", answer.0.server))
+            }
         }
     }
 
@@ -391,58 +474,8 @@ impl Session {
         }
     }
 
-    fn ha_status(&mut self) -> Result<(), ConsoleError> {
-        let request = Request { method: Method::Get, path: "/distributed/status".into(), body: None, repeatable: true };
-        let answer = self.send(request)?;
-        let text = match self.settings.format {
-            Format::Json => format!("{}\n", answer.body.to_pretty()),
-            Format::Table => ha_status_table(&answer.body, self.settings.max_width),
-        };
-        self.print(&text)
-    }
-
-    fn info(&mut self) -> Result<(), ConsoleError> {
-        let Some(client) = &self.client else {
-            return self.print("Not connected. Use CONNECT <url> <user> <password>.\n");
-        };
-        let current = client.current_server().to_string();
-        let servers: Vec<String> = client.servers().iter().map(Server::to_string).collect();
-        let user = client.user().map(str::to_owned);
-        let database_info = match self.database.clone() {
-            Some(db) => {
-                let path = format!("/database/{}", encode_segment(&db));
-                self.send(Request { method: Method::Get, path, body: None, repeatable: true })?.body
-            }
-            None => Json::Null,
-        };
-        if self.settings.format == Format::Json {
-            let info = serde_json::json!({
-                "servers": servers,
-                "currentServer": current,
-                "user": user,
-                "database": self.database,
-                "databaseInfo": database_info,
-            });
-            return self.print(&format!("{}\n", info.to_pretty()));
-        }
-        let marked: Vec<String> =
-            servers.into_iter().map(|s| if s == current { format!("{s} (in use)") } else { s }).collect();
-        let mut text = format!(
-            "Servers:  {}\nUser:     {}\nDatabase: {}\nFormat:   {} (max cell width {})\n",
-            marked.join(", "),
-            user.as_deref().unwrap_or("(none)"),
-            self.database.as_deref().unwrap_or("(none)"),
-            self.settings.format,
-            self.settings.max_width
-        );
-        if database_info != Json::Null {
-            text.push_str(&format!("Database info:\n{}\n", database_info.to_pretty()));
-        }
-        self.print(&text)
-    }
-
     /// Sends with the session's client, showing failover notes and adding a login hint to 401s.
-    fn send(&mut self, request: Request) -> Result<Answer, ConsoleError> {
+    pub(super) fn send(&mut self, request: Request) -> Result<Answer, ConsoleError> {
         let no_credentials = self.credentials.is_none();
         let mut client = self.client.take().ok_or_else(not_connected)?;
         let result = client.send(&request);
@@ -457,43 +490,28 @@ impl Session {
         }
     }
 
-    fn note(&mut self, note: &str) {
+    pub(super) fn note(&mut self, note: &str) {
         let _ = writeln!(self.err, "Note: {note}");
         let _ = self.err.flush();
     }
 
-    fn print_result(&mut self, body: &Json, seconds: f64) -> Result<(), ConsoleError> {
-        if self.settings.format == Format::Json {
-            return self.print(&format!("{}\n", body.to_pretty()));
-        }
-        let items: Vec<Json> = match body.get("result").unwrap_or(body) {
-            Json::Array(items) => items.clone(),
-            Json::Null => Vec::new(),
-            other => vec![other.clone()],
-        };
-        let mut text = String::new();
-        if !items.is_empty() {
-            let (headers, rows) = result_table(&items, self.settings.max_width);
-            text.push_str(&render_table(&headers, &rows));
-        }
-        text.push_str(&summary_line(items.len(), seconds));
-        text.push('\n');
-        self.print(&text)
-    }
-
-    /// Writes text to the session's output.
+    /// Writes text to the session's output (held back while [`Session::hold_output`] is on).
     pub fn print(&mut self, text: &str) -> Result<(), ConsoleError> {
+        if let Some(held) = &mut self.held {
+            held.push_str(text);
+            return Ok(());
+        }
         self.out
             .write_all(text.as_bytes())
             .and_then(|()| self.out.flush())
             .map_err(|e| ConsoleError::Usage(format!("cannot write the output: {e}")))
     }
 
-    fn require_client(&self) -> Result<&Client, ConsoleError> {
+    pub(super) fn require_client(&self) -> Result<&Client, ConsoleError> {
         self.client.as_ref().ok_or_else(not_connected)
     }
 
-    fn require_database(&self) -> Result<String, ConsoleError> {
+    pub(super) fn require_database(&self) -> Result<String, ConsoleError> {
         self.require_client()?;
         self.database.clone().ok_or_else(|| {
             ConsoleError::Usage(
@@ -579,14 +597,14 @@ mod tests {
         assert_eq!(s.execute("SET format json"), Ok(Flow::Continue));
         assert_eq!(s.execute("set maxwidth 12"), Ok(Flow::Continue));
         s.execute("SET").unwrap();
-        assert_eq!(out.text(), "format = json\nmaxwidth = 12\ntimeout = the server's default\n");
-        assert_eq!(s.execute("SET timeout 2500"), Ok(Flow::Continue));
-        s.execute("SET").unwrap();
-        assert!(out.text().ends_with("timeout = 2500 ms\n"), "{}", out.text());
+        assert_eq!(
+            out.text(),
+            "format = json\nlimit = 20\ntimeout = the server's default\nwidth = auto\nmaxwidth = 12\nmaxBinaryDisplay = 160\n"
+        );
         s.execute("help").unwrap();
         assert!(out.text().contains("HA STATUS"));
         assert_eq!(s.execute("QUIT"), Ok(Flow::Exit));
-        assert_eq!(s.prompt(), "basalt> ");
+        assert_eq!(s.prompt(), "orientdb> ");
     }
 
     #[test]
@@ -603,10 +621,10 @@ mod tests {
         let (mut s, out, _) = session();
         let server = Server { scheme: Scheme::Http, host: "127.0.0.1".into(), port: closed_port() };
         s.use_servers(vec![server], None, Some("demo".into())).unwrap();
-        assert_eq!(s.prompt(), "basalt demo> ");
+        assert_eq!(s.prompt(), "orientdb {db=demo}> ");
         s.execute("BEGIN").unwrap();
         assert!(s.in_transaction());
-        assert_eq!(s.prompt(), "basalt demo (tx)> ");
+        assert_eq!(s.prompt(), "orientdb {db=demo tx=[0 entries]}> ");
         s.execute("INSERT INTO V SET a = 1").unwrap();
         s.execute("INSERT INTO V SET a = 2").unwrap();
         assert!(out.text().is_empty(), "nothing is sent before COMMIT");

@@ -14,6 +14,11 @@
 //! as compact JSON, a missing field as an empty cell. Control characters are escaped (a newline
 //! shows as `\n`) so a row stays on one line, and cells longer than the maximum width are cut
 //! with `...`. Widths count characters, not terminal columns.
+//!
+//! [`fit_to_width`] fits a table to the terminal: while the table is wider than the screen it
+//! narrows the widest column by one character (never below [`NARROWEST_COLUMN`]) and cuts the
+//! cells that no longer fit with `...`, as OrientDB's `OTableFormatter` shrinks its widest
+//! columns to `maxWidthSize`.
 
 use super::json::{Json, JsonText};
 
@@ -54,6 +59,42 @@ pub fn render_table(headers: &[String], rows: &[Vec<String>]) -> String {
     }
     out.push_str(&rule);
     out
+}
+
+/// The narrowest a column gets when a table is fitted to the screen.
+pub const NARROWEST_COLUMN: usize = 5;
+
+/// Narrows the table so that [`render_table`] draws it at most `width` characters wide (see
+/// the module doc). A table that cannot be narrowed enough stays as narrow as it can get.
+pub fn fit_to_width(headers: Vec<String>, rows: Vec<Vec<String>>, width: usize) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate().take(widths.len()) {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    // `| a | b |`: three characters per column and one more.
+    let budget = width.saturating_sub(3 * widths.len() + 1);
+    let mut total: usize = widths.iter().sum();
+    while total > budget {
+        let Some((widest, &w)) = widths.iter().enumerate().max_by_key(|(_, w)| **w) else { break };
+        if w <= NARROWEST_COLUMN {
+            break;
+        }
+        widths[widest] -= 1;
+        total -= 1;
+    }
+    let cut = |cells: Vec<String>| -> Vec<String> {
+        cells
+            .into_iter()
+            .enumerate()
+            .map(|(i, cell)| match widths.get(i) {
+                Some(&w) if cell.chars().count() > w => cell_text(&cell, w),
+                _ => cell,
+            })
+            .collect()
+    };
+    (cut(headers), rows.into_iter().map(cut).collect())
 }
 
 /// Makes text fit one cell: control characters escaped, cut to `max_width` characters with a
@@ -244,6 +285,21 @@ mod tests {
 +---+------------------+-------+
 ";
         assert_eq!(got, want.trim_start());
+    }
+
+    #[test]
+    fn tables_fit_the_width() {
+        let headers = vec!["#".to_owned(), "name".to_owned(), "description".to_owned()];
+        let rows = vec![vec!["0".to_owned(), "Ann".to_owned(), "a rather long description of Ann".to_owned()]];
+        let (h, r) = fit_to_width(headers.clone(), rows.clone(), 30);
+        let table = render_table(&h, &r);
+        assert!(table.lines().all(|l| l.chars().count() <= 30), "{table}");
+        assert!(table.contains("| 0 | Ann  | a rather lon... |"), "{table}");
+        // Wide enough: unchanged.
+        assert_eq!(fit_to_width(headers.clone(), rows.clone(), 200), (headers.clone(), rows.clone()));
+        // Too narrow for anything: every column stops at the narrowest width.
+        let (_, r) = fit_to_width(headers, rows, 3);
+        assert_eq!(r[0][2], "a ...");
     }
 
     #[test]
