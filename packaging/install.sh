@@ -59,9 +59,12 @@ fi
 # install(1) with an owner only when installing for real (a staged tree keeps ours).
 own() { if [ -n "$owner" ]; then echo "-o ${owner%%:*} -g ${owner##*:}"; fi; }
 
-install -d -m 0755 "$destdir$prefix/bin" "$destdir/etc/systemd/system"
+install -d -m 0755 "$destdir$prefix/bin" "$destdir$prefix/share/doc/basalt" "$destdir/etc/systemd/system"
 install -m 0755 "$binary" "$destdir$prefix/bin/basalt-server"
-sed "s|^ExecStart=/usr/local/bin/basalt-server|ExecStart=$prefix/bin/basalt-server|" \
+# The unit's Documentation= points at this copy.
+install -m 0644 "$here/../README.md" "$destdir$prefix/share/doc/basalt/README.md"
+sed -e "s|^ExecStart=/usr/local/bin/basalt-server|ExecStart=$prefix/bin/basalt-server|" \
+    -e "s|^Documentation=file:/usr/local/|Documentation=file:$prefix/|" \
     "$here/basalt.service" > "$destdir/etc/systemd/system/basalt.service.tmp"
 chmod 0644 "$destdir/etc/systemd/system/basalt.service.tmp"
 mv "$destdir/etc/systemd/system/basalt.service.tmp" "$destdir/etc/systemd/system/basalt.service"

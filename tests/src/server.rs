@@ -70,6 +70,15 @@ pub fn snapshot_binary() -> PathBuf {
     }
 }
 
+/// The console binary `basalt` (package `basalt-tools`), built first like [`server_binary`].
+pub fn console_binary() -> PathBuf {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BINARY.get_or_init(|| locate_and_build("basalt-tools", "basalt")) {
+        Ok(p) => p.clone(),
+        Err(e) => panic!("cannot get the basalt console binary: {e}"),
+    }
+}
+
 /// Builds binary `bin` of workspace package `package` for this test's target dir and
 /// profile, and returns its path.
 fn locate_and_build(package: &str, bin: &str) -> Result<PathBuf, String> {
