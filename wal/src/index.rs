@@ -3,9 +3,9 @@
 //!
 //! The index is sparse and bounded: it holds the first frame of every segment and then a
 //! frame at least [`INDEX_STRIDE_BYTES`] after the last one it holds in the same segment. So
-//! a segment of `segment_bytes_max` bytes has at most `segment_bytes_max / INDEX_STRIDE_BYTES
-//! + 1` points, and a read scans at most one stride (plus one frame) before its entry. It
-//! lives in memory only: recovery rebuilds it while it checks the segments, and appends extend
+//! a segment of `segment_bytes_max` bytes has at most
+//! `segment_bytes_max / INDEX_STRIDE_BYTES + 1` points, and a read scans at most one stride
+//! (plus one frame) before its entry. It lives in memory only: recovery rebuilds it while it checks the segments, and appends extend
 //! it as they place frames (before the frames are durable; readers only look up durable LSNs,
 //! and the point for a durable LSN is a durable frame at or before it).
 
