@@ -2,7 +2,8 @@
 //! commit path: a truncated uncommitted entry is never reported committed (even when a
 //! different entry takes its index), open stops at the committed index (given, or in the
 //! WAL's meta file), an IO error in apply takes the database offline and skips nothing, and
-//! a new leader forms nothing before the first entry of its term is applied.
+//! a new leader forms nothing before the first entry of its term is applied, and the
+//! checkpoint keeps the applied term and membership.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly on any unexpected error.
 
@@ -167,4 +168,22 @@ fn a_new_leader_forms_nothing_before_the_first_entry_of_its_term_is_applied() {
     }
     assert_eq!(db.applied_position(), LogPosition { term: 1, index: Lsn(2) });
     assert_eq!(numbers(&db), vec![7]);
+}
+
+#[test]
+fn the_checkpoint_keeps_the_applied_term_and_membership_across_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Database::create(dir.path(), Options::default()).unwrap();
+    let membership = b"voters: {1}".to_vec();
+    let (kind, bytes) = MarkerEntry { term: 3, membership: Some(membership.clone()) }.encode();
+    db.wal().write_at(&[(Lsn(1), kind, &bytes)]).unwrap();
+    db.apply_membership(LogPosition { term: 3, index: Lsn(1) }, &membership).unwrap();
+    assert_eq!(db.checkpoint().unwrap(), Lsn(1));
+    db.close().unwrap();
+    // Nothing is left to redo: term and membership come from the checkpoint record.
+    std::fs::remove_dir_all(dir.path().join(crate::db::WAL_DIR)).unwrap();
+    let (db, report) = Database::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(report.redone_entries, 0);
+    assert_eq!(db.applied_position(), LogPosition { term: 3, index: Lsn(1) });
+    assert_eq!(db.membership(), membership);
 }
