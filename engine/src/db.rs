@@ -1,44 +1,30 @@
-//! An open database: creating and opening (with recovery), committing transactions through
-//! the WAL, consistent reads, checkpoints.
+//! An open database: creating and opening (with recovery), consistent reads, checkpoints.
+//! The write path (forming, proposing, applying, outcomes) is in `commit.rs`.
 //!
-//! # The commit pipeline
-//! 1. *Form* (under the forming lock, reading the applied state): decide RIDs, check
-//!    versions, unique keys and the schema against the applied state plus the pending
-//!    entries; submit the entry to the WAL (which assigns its LSN) and register its effects
-//!    as pending. The lock is released before the fsync, so the next transaction forms
-//!    while this one waits: many commits share one fsync (group commit).
-//! 2. *Wait* until the entry is durable in the WAL.
-//! 3. *Apply* every durable entry in LSN order (whoever gets there first applies for the
-//!    others), under the state's write lock; then drop the entries from the pending guard
-//!    and publish the applied LSN.
+//! A [`Database`] is a handle over a shared core: the local applier thread (see
+//! `commit.rs`) holds the core too, and is stopped and joined when the handle is dropped.
 //!
-//! A replication follower enters at step 1 with an entry already formed elsewhere
-//! ([`Database::apply_replicated`]): under the forming lock it writes the entry at its LSN
-//! and registers it as a barrier in the pending guard, then goes through steps 2 and 3.
-//!
-//! Lock order: forming → state (read) → queue; applier → queue; applier → state (write);
-//! applier → forming (never while holding the state). Readers take the state's read lock
-//! for the life of a [`Snapshot`]: a snapshot sees one applied LSN throughout. Do not
-//! commit while holding a snapshot on the same thread.
+//! Lock order: forming → state (read) → local queue; forming → applied; applier → state
+//! (write); applier → forming (never while holding the state); applier → applied.
+//! Readers take the state's read lock for the life of a [`Snapshot`]: a snapshot sees one
+//! applied LSN throughout. Do not commit while holding a snapshot on the same thread.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
 
-use basalt_wal::{DiskStorage, LogId, Lsn, RecoveryReport, Wal, WalOptions};
+use basalt_wal::{DiskStorage, LogId, Lsn, RecoveryReport, Storage, Wal, WalOptions};
 
 use crate::checkpoint::{self, Repair};
 use crate::cluster::{file_names, Cluster};
-use crate::entry::{TxEntry, ENTRY_KIND};
+use crate::commit::{Applied, ApplierThread, Forming, LocalQueue};
+use crate::entry::{LogPosition, MarkerEntry, TxEntry, BLANK_KIND, ENTRY_KIND, MEMBERSHIP_KIND};
 use crate::error::{Error, Result};
 use crate::index::Index;
-use crate::pending::{Effects, Pending};
 use crate::record::{Direction, Record};
 use crate::schema::Schema;
 use crate::state::State;
-use crate::tx::{form, FormError, Transaction};
 use crate::value::Rid;
 
 /// The WAL's directory inside a database directory.
@@ -56,6 +42,14 @@ pub struct Options {
     pub purge_wal_after_checkpoint: bool,
     /// The id of a database being created (replicas take the origin's); random if `None`.
     pub database_id: Option<u128>,
+    /// Open redoes the WAL only up to this index (the replicated log's persisted committed
+    /// index: the tail after it may be cut by a new leader). `None`: the committed position
+    /// in the WAL's meta file if it has one, else every durable entry (a standalone
+    /// database whose log is its own).
+    pub committed_index: Option<Lsn>,
+    /// Where the WAL's segments live; `None`: the database directory's `wal/` folder.
+    /// Tests give a `basalt_wal::MemStorage` to inject IO failures.
+    pub wal_storage: Option<Arc<dyn Storage>>,
 }
 
 impl Default for Options {
@@ -65,6 +59,8 @@ impl Default for Options {
             checkpoint_dirty_pages: 8192,
             purge_wal_after_checkpoint: true,
             database_id: None,
+            committed_index: None,
+            wal_storage: None,
         }
     }
 }
@@ -78,6 +74,10 @@ pub struct OpenReport {
     pub redone_entries: u64,
     /// Entries that could not be applied (skipped on every node alike), with why.
     pub failed_entries: Vec<(Lsn, String)>,
+    /// Durable entries after the committed index that were not redone (`committed_index`).
+    pub uncommitted_entries: u64,
+    /// The log position applied after redo.
+    pub applied: LogPosition,
     /// The WAL's recovery report.
     pub wal: RecoveryReport,
     /// What was repaired of an interrupted checkpoint.
@@ -129,10 +129,13 @@ impl Digest {
 
 /// Counters for metrics.
 #[derive(Debug, Default)]
-struct Counters {
-    commits: AtomicU64,
-    failed_entries: AtomicU64,
-    checkpoints: AtomicU64,
+pub(crate) struct Counters {
+    /// Entries applied with success.
+    pub(crate) commits: AtomicU64,
+    /// Entries skipped as bad.
+    pub(crate) failed_entries: AtomicU64,
+    /// Checkpoints taken.
+    pub(crate) checkpoints: AtomicU64,
 }
 
 /// A snapshot of the counters.
@@ -156,50 +159,58 @@ pub struct Stats {
     pub checkpoint_lsn: u64,
 }
 
-/// Formed entries waiting to be applied, and the outcome of applied ones.
-#[derive(Debug, Default)]
-struct Queue {
-    /// Entries by LSN.
-    entries: BTreeMap<Lsn, TxEntry>,
-    /// Why an applied entry failed (absent: it succeeded), until its committer reads it.
-    failures: HashMap<Lsn, String>,
-}
-
 /// An open database. `Send + Sync`: share it behind an `Arc`.
 #[derive(Debug)]
 pub struct Database {
-    /// The database directory.
-    dir: PathBuf,
-    /// Its log.
-    wal: Wal,
-    /// The applied state.
-    state: RwLock<State>,
-    /// The pending guard; its lock serializes forming.
-    forming: Mutex<Pending>,
-    /// Formed entries awaiting apply.
-    queue: Mutex<Queue>,
-    /// Held while applying (and during a checkpoint's writes), so entries apply in order.
-    applier: Mutex<()>,
-    /// The LSN up to which entries are applied and forgotten by the pending guard.
-    published: Mutex<Lsn>,
-    /// Signalled when `published` moves or the database goes offline.
-    published_changed: Condvar,
-    /// Held by a running checkpoint.
-    checkpointing: Mutex<()>,
-    /// Set when a fatal error took the database offline.
-    offline: Mutex<Option<String>>,
-    /// Options.
-    options: Options,
-    /// Counters.
-    counters: Counters,
+    /// The local applier thread; stopped and joined on drop (declared first: it goes first).
+    applier_thread: ApplierThread,
+    /// Everything the handle and the applier thread share.
+    core: Arc<Core>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// The shared part of an open database (reached through [`Database`]).
+#[derive(Debug)]
+pub struct Core {
+    /// The database directory.
+    pub(crate) dir: PathBuf,
+    /// Its log.
+    pub(crate) wal: Wal,
+    /// The applied state.
+    pub(crate) state: RwLock<State>,
+    /// The pending guard and the proposals awaiting an outcome; its lock serializes forming.
+    pub(crate) forming: Mutex<Forming>,
+    /// Entries this node logged itself, awaiting durability and apply.
+    pub(crate) local: Mutex<LocalQueue>,
+    /// Signalled when the local queue gains work or must stop (only the applier waits).
+    pub(crate) local_work: Condvar,
+    /// Held while applying (and during a checkpoint's writes), so entries apply in order.
+    pub(crate) applier: Mutex<()>,
+    /// The applied log position and membership, with waiters for positions.
+    pub(crate) applied: Mutex<Applied>,
+    /// Held by a running checkpoint.
+    pub(crate) checkpointing: Mutex<()>,
+    /// Set when a fatal error took the database offline.
+    pub(crate) offline: Mutex<Option<String>>,
+    /// Options.
+    pub(crate) options: Options,
+    /// Counters.
+    pub(crate) counters: Counters,
+}
+
+impl std::ops::Deref for Database {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A random 128-bit id from the standard library's per-process random hash keys.
-fn random_id() -> u128 {
+pub(crate) fn random_id() -> u128 {
     use std::hash::{BuildHasher, Hasher};
     let mut out = 0u128;
     for i in 0..2u64 {
@@ -224,26 +235,21 @@ impl Database {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         remove_leftovers_of_create(dir)?;
         let database_id = options.database_id.unwrap_or_else(random_id);
-        let mut clusters = BTreeMap::new();
-        let schema = Schema::initial();
-        for id in schema.clusters.keys() {
-            clusters.insert(*id, Cluster::create(dir, *id, database_id, 0));
-        }
-        let mut st = State::new(dir.to_path_buf(), database_id, schema, clusters);
-        st.initialize()?;
-        let plan = checkpoint::plan(&st);
-        checkpoint::write(dir, &plan)?;
+        write_initial_checkpoint(dir, database_id)?;
         Database::open(dir, options)
     }
 
     /// Opens the database in `dir`: finishes an interrupted checkpoint, verifies every page,
-    /// rebuilds indexes and redoes the WAL after the checkpoint.
+    /// rebuilds indexes and redoes the WAL after the checkpoint (up to
+    /// [`Options::committed_index`]).
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<(Database, OpenReport)> {
         let dir = dir.as_ref().to_path_buf();
         let first_look = checkpoint::read_record(&dir)?;
-        check_wal_tail(&dir.join(WAL_DIR), Lsn(first_look.lsn))?;
-        let storage =
-            Arc::new(DiskStorage::create_dir(dir.join(WAL_DIR)).map_err(|e| Error::io(dir.join(WAL_DIR), e))?);
+        let storage: Arc<dyn Storage> = match &options.wal_storage {
+            Some(s) => s.clone(),
+            None => Arc::new(DiskStorage::create_dir(dir.join(WAL_DIR)).map_err(|e| Error::io(dir.join(WAL_DIR), e))?),
+        };
+        check_wal_tail(storage.as_ref(), Lsn(first_look.lsn))?;
         let wal_options = WalOptions {
             segment_bytes_max: options.wal_segment_bytes,
             first_lsn: Lsn(first_look.lsn + 1),
@@ -253,54 +259,30 @@ impl Database {
         let (record, repair) = checkpoint::recover(&dir)?;
         let mut report =
             OpenReport { checkpoint_lsn: Lsn(record.lsn), wal: wal_report, repair, ..OpenReport::default() };
-
-        let mut clusters = BTreeMap::new();
-        for (id, pages) in &record.clusters {
-            clusters.insert(*id, Cluster::open(&dir, *id, record.database_id, *pages, record.lsn)?);
-        }
-        let schema = State::load_schema(&dir, &clusters)?;
-        for id in schema.clusters.keys() {
-            if !clusters.contains_key(id) {
-                let (pcl, _) = file_names(*id);
-                return Err(Error::corrupt(
-                    dir.join(pcl),
-                    None,
-                    format!("the schema names cluster {id}, but the checkpoint has no such cluster file"),
-                ));
-            }
-        }
-        checkpoint::remove_leftovers(&dir, &record, &mut report.repair)?;
-        let mut st = State::new(dir.clone(), record.database_id, schema, clusters);
-        st.applied_lsn = Lsn(record.lsn);
-        st.checkpoint_lsn = Lsn(record.lsn);
-        st.digest = record.digest;
-        st.rebuild_indexes().map_err(|e| match e {
-            // Stored records breaking a unique index: damage, not a client's duplicate.
-            Error::DuplicateKey { index, key, existing } => Error::corrupt(
-                dir.join(file_names(existing.cluster).0),
-                None,
-                format!("unique index '{index}' holds key {key} for record {existing} and another"),
-            ),
-            other => other,
-        })?;
-        redo(&wal, &mut st, &mut report)?;
+        let mut st = open_state(&dir, &record, &mut report.repair)?;
+        let mut applied = Applied::new(LogPosition { term: record.term, index: Lsn(record.lsn) }, record.membership);
+        // The replicated log's persisted committed index bounds redo (the tail after it may
+        // be cut by a new leader); a standalone log never records one and redoes everything.
+        let committed = options.committed_index.or(wal.meta().committed.map(|c| c.lsn));
+        redo(&wal, &mut st, &mut applied, committed, &mut report)?;
         report.records = st.clusters.values().map(Cluster::live_records).sum();
-        let applied = st.applied_lsn;
-        let db = Database {
+        report.applied = applied.position;
+        let core = Arc::new(Core {
             dir,
             wal,
             state: RwLock::new(st),
-            forming: Mutex::new(Pending::default()),
-            queue: Mutex::new(Queue::default()),
+            forming: Mutex::new(Forming::new(applied.position.term)),
+            local: Mutex::new(LocalQueue::default()),
+            local_work: Condvar::new(),
             applier: Mutex::new(()),
-            published: Mutex::new(applied),
-            published_changed: Condvar::new(),
+            applied: Mutex::new(applied),
             checkpointing: Mutex::new(()),
             offline: Mutex::new(None),
             options,
             counters: Counters::default(),
-        };
-        Ok((db, report))
+        });
+        let applier_thread = ApplierThread::start(core.clone())?;
+        Ok((Database { applier_thread, core }, report))
     }
 
     /// The database directory.
@@ -318,14 +300,6 @@ impl Database {
         &self.wal
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// A consistent read view at the current applied LSN.
     pub fn snapshot(&self) -> Snapshot<'_> {
         Snapshot { st: self.read() }
@@ -336,195 +310,19 @@ impl Database {
         lock(&self.offline).clone()
     }
 
-    fn check_online(&self) -> Result<()> {
-        match self.offline_reason() {
-            Some(why) => Err(Error::Offline(why)),
-            None => Ok(()),
-        }
-    }
-
-    /// Takes the database offline after a fatal error, and returns that error.
-    fn go_offline(&self, e: Error) -> Error {
-        let mut off = lock(&self.offline);
-        if off.is_none() {
-            *off = Some(e.to_string());
-        }
-        drop(off);
-        self.published_changed.notify_all();
-        e
-    }
-
-    /// Commits a transaction: forms it, logs it, waits until it is durable and applied.
-    pub fn commit(&self, tx: &Transaction) -> Result<Committed> {
-        self.check_online()?;
-        if tx.is_empty() {
-            return Ok(Committed { lsn: self.applied_lsn(), rids: BTreeMap::new() });
-        }
-        loop {
-            let (lsn, rids, durable) = {
-                let mut pending = lock(&self.forming);
-                let formed = {
-                    let st = self.read();
-                    form(&st, &pending, tx)
-                };
-                let formed = match formed {
-                    Ok(f) => f,
-                    Err(FormError::Retry(after)) => {
-                        drop(pending);
-                        self.wait_applied(after)?;
-                        continue;
-                    }
-                    Err(FormError::Fail(e)) => return Err(e),
-                };
-                if formed.entry.ops.is_empty() {
-                    return Ok(Committed { lsn: self.applied_lsn(), rids: formed.rids });
-                }
-                let durable = match self.wal.submit(ENTRY_KIND, &formed.entry.encode()) {
-                    Ok(d) => d,
-                    Err(e @ basalt_wal::Error::TooLarge { .. }) => {
-                        return Err(Error::Invalid(format!("transaction too large: {e}")))
-                    }
-                    Err(e) => return Err(self.go_offline(e.into())),
-                };
-                let lsn = durable.lsn();
-                pending.register(lsn, formed.effects);
-                lock(&self.queue).entries.insert(lsn, formed.entry);
-                (lsn, formed.rids, durable)
-            };
-            if let Err(e) = durable.wait() {
-                return Err(self.go_offline(e.into()));
-            }
-            self.wait_applied(lsn)?;
-            let failure = lock(&self.queue).failures.remove(&lsn);
-            self.maybe_checkpoint();
-            return match failure {
-                Some(reason) => Err(Error::BadEntry { lsn, reason }),
-                None => {
-                    self.counters.commits.fetch_add(1, AtomicOrdering::Relaxed);
-                    Ok(Committed { lsn, rids })
-                }
-            };
-        }
-    }
-
-    /// Applies an entry decided elsewhere, as a replication follower does: appends it to the
-    /// local WAL at `lsn` (which must be the next LSN of the log), makes it durable, and
-    /// applies it, in that order, so a page never holds a change the local WAL lacks.
-    ///
-    /// Follows the commit pipeline's locks: the entry is written and queued under the forming
-    /// lock (so local commits cannot take its LSN) and registered as a barrier in the pending
-    /// guard, so a local transaction forming meanwhile waits until it is applied rather than
-    /// checking against a state it is about to change; then it is synced and applied with the
-    /// other durable entries.
-    ///
-    /// An entry that cannot be applied fails with [`Error::BadEntry`], as on every node: it
-    /// is consumed (the applied LSN moves past it) and changes nothing, so the follower goes
-    /// on with the next one. An `lsn` that does not continue the log, or an entry too large
-    /// for it, is [`Error::Invalid`] and changes nothing; an IO failure takes the database
-    /// offline.
-    pub fn apply_replicated(&self, lsn: Lsn, entry: &TxEntry) -> Result<()> {
-        self.check_online()?;
-        {
-            let mut pending = lock(&self.forming);
-            let payload = entry.encode();
-            match self.wal.write_at(&[(lsn, ENTRY_KIND, &payload)]) {
-                Ok(()) => {}
-                Err(e @ (basalt_wal::Error::OutOfSequence { .. } | basalt_wal::Error::TooLarge { .. })) => {
-                    return Err(Error::Invalid(format!("replicated entry {lsn}: {e}")))
-                }
-                Err(e) => return Err(self.go_offline(e.into())),
-            }
-            pending.register(lsn, Effects { schema: true, ..Effects::default() });
-            lock(&self.queue).entries.insert(lsn, entry.clone());
-        }
-        if let Err(e) = self.wal.sync() {
-            return Err(self.go_offline(e.into()));
-        }
-        self.wait_applied(lsn)?;
-        let failure = lock(&self.queue).failures.remove(&lsn);
-        self.maybe_checkpoint();
-        match failure {
-            Some(reason) => Err(Error::BadEntry { lsn, reason }),
-            None => Ok(()),
-        }
-    }
-
-    /// Applies every queued entry that is durable, in LSN order.
-    fn apply_durable(&self) {
-        let _applier = lock(&self.applier);
-        let durable = self.wal.status().durable_lsn;
-        let batch: Vec<(Lsn, TxEntry)> = {
-            let mut q = lock(&self.queue);
-            let mut batch = Vec::new();
-            while q.entries.first_key_value().is_some_and(|(l, _)| *l <= durable) {
-                if let Some(e) = q.entries.pop_first() {
-                    batch.push(e);
-                }
-            }
-            batch
-        };
-        let Some(last) = batch.last().map(|(l, _)| *l) else { return };
-        let mut failures = Vec::new();
-        {
-            let mut st = self.write();
-            for (lsn, entry) in &batch {
-                if let Err(e) = st.apply(*lsn, entry) {
-                    let reason = match e {
-                        Error::BadEntry { reason, .. } => reason,
-                        other => other.to_string(),
-                    };
-                    failures.push((*lsn, reason));
-                }
-                st.applied_lsn = *lsn;
-            }
-        }
-        {
-            let mut pending = lock(&self.forming);
-            for (lsn, _) in &batch {
-                pending.applied(*lsn);
-            }
-        }
-        if !failures.is_empty() {
-            self.counters.failed_entries.fetch_add(failures.len() as u64, AtomicOrdering::Relaxed);
-            lock(&self.queue).failures.extend(failures);
-        }
-        *lock(&self.published) = last;
-        self.published_changed.notify_all();
-    }
-
-    /// Waits until `lsn` is applied (applying durable entries itself if needed).
-    pub fn wait_applied(&self, lsn: Lsn) -> Result<()> {
-        loop {
-            if *lock(&self.published) >= lsn {
-                return Ok(());
-            }
-            self.check_online()?;
-            if self.wal.status().durable_lsn >= lsn {
-                self.apply_durable();
-                continue;
-            }
-            let g = lock(&self.published);
-            if *g >= lsn {
-                return Ok(());
-            }
-            let _ = self.published_changed.wait_timeout(g, Duration::from_millis(5)).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-
     /// The applied LSN.
     pub fn applied_lsn(&self) -> Lsn {
-        *lock(&self.published)
+        lock(&self.applied).position.index
     }
 
-    fn maybe_checkpoint(&self) {
-        let dirty = self.read().dirty_pages();
-        if dirty < self.options.checkpoint_dirty_pages {
-            return;
-        }
-        if let Ok(guard) = self.checkpointing.try_lock() {
-            // A failure took the database offline already; the committer's write stands.
-            let _ = self.checkpoint_locked(&guard);
-        }
+    /// The log position of the last entry applied (what the checkpoint records).
+    pub fn applied_position(&self) -> LogPosition {
+        lock(&self.applied).position
+    }
+
+    /// The membership last applied (opaque bytes of the replication layer; empty if none).
+    pub fn membership(&self) -> Vec<u8> {
+        lock(&self.applied).membership.clone()
     }
 
     /// Writes every change applied so far to the cluster files; returns the checkpoint LSN.
@@ -544,12 +342,92 @@ impl Database {
         Ok(CheckpointHold { _guard: guard, lsn })
     }
 
-    fn checkpoint_locked(&self, _proof: &MutexGuard<'_, ()>) -> Result<Lsn> {
+    /// Counters and positions, for metrics.
+    pub fn stats(&self) -> Stats {
+        let wal = self.wal.stats();
+        let st = self.read();
+        Stats {
+            commits: self.counters.commits.load(AtomicOrdering::Relaxed),
+            failed_entries: self.counters.failed_entries.load(AtomicOrdering::Relaxed),
+            checkpoints: self.counters.checkpoints.load(AtomicOrdering::Relaxed),
+            wal_syncs: wal.syncs,
+            wal_bytes: wal.bytes_written,
+            dirty_pages: st.dirty_pages() as u64,
+            applied_lsn: st.applied_lsn.0,
+            checkpoint_lsn: st.checkpoint_lsn.0,
+        }
+    }
+
+    /// Checkpoints and closes. Dropping without closing loses nothing (the WAL has every
+    /// commit) but leaves more to redo at the next open.
+    pub fn close(self) -> Result<()> {
+        self.checkpoint()?;
+        let Database { applier_thread, core } = self;
+        drop(applier_thread);
+        match Arc::try_unwrap(core) {
+            Ok(core) => core.wal.close()?,
+            // Only the applier thread shares the core, and it has been joined.
+            Err(_) => unreachable!("the core is shared after the applier thread stopped"),
+        }
+        Ok(())
+    }
+}
+
+impl Core {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn check_online(&self) -> Result<()> {
+        match lock(&self.offline).clone() {
+            Some(why) => Err(Error::Offline(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the database offline after a fatal error, and returns that error. Every
+    /// waiter is woken: committers whose entries were logged learn their outcome is
+    /// unknown; everyone else finds the database offline.
+    pub(crate) fn go_offline(&self, e: Error) -> Error {
+        {
+            let mut off = lock(&self.offline);
+            if off.is_none() {
+                *off = Some(e.to_string());
+            }
+        }
+        self.abandon_all(|| {
+            Error::OutcomeUnknown(format!("the database went offline before the entry was applied: {e}"))
+        });
+        lock(&self.applied).wake_all();
+        e
+    }
+
+    pub(crate) fn maybe_checkpoint(&self) {
+        let dirty = self.read().dirty_pages();
+        if dirty < self.options.checkpoint_dirty_pages {
+            return;
+        }
+        if let Ok(guard) = self.checkpointing.try_lock() {
+            // A failure took the database offline already; the committers' writes stand.
+            let _ = self.checkpoint_locked(&guard);
+        }
+    }
+
+    pub(crate) fn checkpoint_locked(&self, _proof: &MutexGuard<'_, ()>) -> Result<Lsn> {
         self.check_online()?;
         let applier = lock(&self.applier);
         let plan = {
             let st = self.read();
-            let plan = checkpoint::plan(&st);
+            let (position, membership) = {
+                let a = lock(&self.applied);
+                (a.position, a.membership.clone())
+            };
+            assert_eq!(position.index, st.applied_lsn, "the applied position and the state agree");
+            let plan = checkpoint::plan(&st, position.term, membership);
             if let Err(e) = checkpoint::write(&self.dir, &plan) {
                 drop(st);
                 return Err(self.go_offline(e));
@@ -575,30 +453,55 @@ impl Database {
         }
         Ok(lsn)
     }
+}
 
-    /// Counters and positions, for metrics.
-    pub fn stats(&self) -> Stats {
-        let wal = self.wal.stats();
-        let st = self.read();
-        Stats {
-            commits: self.counters.commits.load(AtomicOrdering::Relaxed),
-            failed_entries: self.counters.failed_entries.load(AtomicOrdering::Relaxed),
-            checkpoints: self.counters.checkpoints.load(AtomicOrdering::Relaxed),
-            wal_syncs: wal.syncs,
-            wal_bytes: wal.bytes_written,
-            dirty_pages: st.dirty_pages() as u64,
-            applied_lsn: st.applied_lsn.0,
-            checkpoint_lsn: st.checkpoint_lsn.0,
+/// Writes the checkpoint of a new, empty database (the state every database starts from).
+fn write_initial_checkpoint(dir: &Path, database_id: u128) -> Result<()> {
+    let mut clusters = BTreeMap::new();
+    let schema = Schema::initial();
+    for id in schema.clusters.keys() {
+        clusters.insert(*id, Cluster::create(dir, *id, database_id, 0));
+    }
+    let mut st = State::new(dir.to_path_buf(), database_id, schema, clusters);
+    st.initialize()?;
+    let plan = checkpoint::plan(&st, 0, Vec::new());
+    checkpoint::write(dir, &plan)
+}
+
+/// Opens the cluster files a checkpoint record names, checks them against the schema,
+/// and builds the state at that checkpoint (indexes included).
+fn open_state(dir: &Path, record: &checkpoint::CheckpointRecord, repair: &mut Repair) -> Result<State> {
+    let mut clusters = BTreeMap::new();
+    for (id, pages) in &record.clusters {
+        let c = Cluster::open(dir, *id, record.database_id, *pages, record.lsn);
+        clusters.insert(*id, c.map_err(|e| checkpoint::explain_damaged_doublewrite(dir, repair, e))?);
+    }
+    let schema = State::load_schema(dir, &clusters)?;
+    for id in schema.clusters.keys() {
+        if !clusters.contains_key(id) {
+            let (pcl, _) = file_names(*id);
+            return Err(Error::corrupt(
+                dir.join(pcl),
+                None,
+                format!("the schema names cluster {id}, but the checkpoint has no such cluster file"),
+            ));
         }
     }
-
-    /// Checkpoints and closes. Dropping without closing loses nothing (the WAL has every
-    /// commit) but leaves more to redo at the next open.
-    pub fn close(self) -> Result<()> {
-        self.checkpoint()?;
-        self.wal.close()?;
-        Ok(())
-    }
+    checkpoint::remove_leftovers(dir, record, repair)?;
+    let mut st = State::new(dir.to_path_buf(), record.database_id, schema, clusters);
+    st.applied_lsn = Lsn(record.lsn);
+    st.checkpoint_lsn = Lsn(record.lsn);
+    st.digest = record.digest;
+    st.rebuild_indexes().map_err(|e| match e {
+        // Stored records breaking a unique index: damage, not a client's duplicate.
+        Error::DuplicateKey { index, key, existing } => Error::corrupt(
+            dir.join(file_names(existing.cluster).0),
+            None,
+            format!("unique index '{index}' holds key {key} for record {existing} and another"),
+        ),
+        other => other,
+    })?;
+    Ok(st)
 }
 
 /// Removes what an interrupted `create` may have left (there is no checkpoint record, so
@@ -626,15 +529,13 @@ fn remove_leftovers_of_create(dir: &Path) -> Result<()> {
 /// before the checkpoint was taken, so an invalid frame among them is damage, and cutting
 /// there would also discard the entries after it that redo needs. Checked before the WAL is
 /// opened, so nothing is cut; the error names the segment and the frame's offset.
-fn check_wal_tail(wal_dir: &Path, checkpoint_lsn: Lsn) -> Result<()> {
+fn check_wal_tail(storage: &dyn Storage, checkpoint_lsn: Lsn) -> Result<()> {
     use basalt_wal::format::{parse_segment_file_name, segment_file_name};
     use basalt_wal::segment;
-    use basalt_wal::Storage;
-    let storage = DiskStorage::existing(wal_dir);
     let names = match storage.list() {
         Ok(names) => names,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io(wal_dir, e)),
+        Err(e) => return Err(Error::io(storage.path_of(""), e)),
     };
     let Some(first) = names.iter().filter_map(|n| parse_segment_file_name(n)).max() else { return Ok(()) };
     let name = segment_file_name(first);
@@ -658,15 +559,16 @@ fn check_wal_tail(wal_dir: &Path, checkpoint_lsn: Lsn) -> Result<()> {
     ))
 }
 
-/// Redoes the WAL after the checkpoint.
-fn redo(wal: &Wal, st: &mut State, report: &mut OpenReport) -> Result<()> {
+/// Checks that the WAL continues the checkpoint; returns the first LSN to redo, or `None`
+/// if the log is empty behind a newer checkpoint (then it was reset to continue after it).
+fn redo_start(wal: &Wal, st: &State) -> Result<Option<Lsn>> {
     let status = wal.status();
     let from = st.applied_lsn.next();
     if status.last_lsn < st.applied_lsn {
         if status.first_lsn > status.last_lsn {
             // An empty log behind a newer checkpoint (a restored snapshot): continue after it.
             wal.reset(from)?;
-            return Ok(());
+            return Ok(None);
         }
         return Err(Error::corrupt(
             st.dir.join(WAL_DIR),
@@ -684,18 +586,75 @@ fn redo(wal: &Wal, st: &mut State, report: &mut OpenReport) -> Result<()> {
             ),
         ));
     }
+    Ok(Some(from))
+}
+
+/// Redoes the WAL after the checkpoint, up to `committed` if given.
+///
+/// Terms follow the log: a transaction entry carries the term it was formed in, membership
+/// and blank entries the term of the leader that wrote them. A transaction formed in a
+/// term older than the log's current one is stale (see `commit.rs`) and is skipped, here
+/// exactly as when it was first applied.
+fn redo(
+    wal: &Wal,
+    st: &mut State,
+    applied: &mut Applied,
+    committed: Option<Lsn>,
+    report: &mut OpenReport,
+) -> Result<()> {
+    let Some(from) = redo_start(wal, st)? else { return Ok(()) };
+    let last = wal.status().last_lsn;
+    let until = committed.map_or(last, |c| c.min(last));
+    if let Some(c) = committed {
+        if c > last {
+            return Err(Error::corrupt(
+                st.dir.join(WAL_DIR),
+                None,
+                format!("entries up to index {c} are committed, but the WAL ends at LSN {last}"),
+            ));
+        }
+        report.uncommitted_entries = last.0.saturating_sub(c.max(st.applied_lsn).0);
+    }
+    let wal_dir = st.dir.join(WAL_DIR);
+    let corrupt = |lsn: Lsn, e: crate::codec::DecodeError| {
+        Error::corrupt(&wal_dir, None, format!("log entry {lsn} cannot be decoded: {e}"))
+    };
     for entry in wal.reader(from) {
         let entry = entry?;
-        if entry.kind == ENTRY_KIND {
-            let tx = TxEntry::decode(&entry.payload).map_err(|e| {
-                Error::corrupt(st.dir.join(WAL_DIR), None, format!("log entry {} cannot be decoded: {e}", entry.lsn))
-            })?;
-            if let Err(e) = st.apply(entry.lsn, &tx) {
-                report.failed_entries.push((entry.lsn, e.to_string()));
+        if entry.lsn > until {
+            break;
+        }
+        let mut term = applied.position.term;
+        match entry.kind {
+            ENTRY_KIND => {
+                let tx = TxEntry::decode(&entry.payload).map_err(|e| corrupt(entry.lsn, e))?;
+                let result = match crate::commit::stale(&tx, term) {
+                    Some(why) => Err(why),
+                    None => match st.apply(entry.lsn, &tx) {
+                        Ok(()) => Ok(()),
+                        Err(Error::BadEntry { reason, .. }) => Err(reason),
+                        Err(e) if e.is_deterministic() => Err(e.to_string()),
+                        // A local failure (IO, a corrupt page): refuse to open, skip nothing.
+                        Err(e) => return Err(e),
+                    },
+                };
+                if let Err(why) = result {
+                    report.failed_entries.push((entry.lsn, why));
+                }
+                term = term.max(tx.term);
+                report.redone_entries += 1;
             }
-            report.redone_entries += 1;
+            MEMBERSHIP_KIND | BLANK_KIND => {
+                let marker = MarkerEntry::decode(entry.kind, &entry.payload).map_err(|e| corrupt(entry.lsn, e))?;
+                term = term.max(marker.term);
+                if let Some(m) = marker.membership {
+                    applied.membership = m;
+                }
+            }
+            _ => {}
         }
         st.applied_lsn = entry.lsn;
+        applied.position = LogPosition { term, index: entry.lsn };
     }
     Ok(())
 }
@@ -844,6 +803,7 @@ impl Iterator for Scan<'_> {
 mod tests {
     use super::*;
     use crate::entry::Op;
+    use crate::tx::Transaction;
     use crate::value::{Document, Value};
 
     #[test]
@@ -871,7 +831,7 @@ mod tests {
 
         // An entry that cannot apply is consumed and changes nothing, as on the origin.
         let digest = b.snapshot().digest().value;
-        let bad = TxEntry { ops: vec![Op::Delete { rid: Rid::new(9, 99) }] };
+        let bad = TxEntry { ops: vec![Op::Delete { rid: Rid::new(9, 99) }], ..TxEntry::default() };
         assert!(matches!(b.apply_replicated(Lsn(2), &bad), Err(Error::BadEntry { .. })));
         assert_eq!(b.applied_lsn(), Lsn(2));
         assert_eq!(b.snapshot().digest().value, digest);

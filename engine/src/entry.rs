@@ -6,14 +6,30 @@
 //! carry them: a record created by the entry has version 1; a record the entry changes in
 //! any way (fields or links) gets the version it had before the entry plus one.
 //!
+//! Every entry formed by this build carries a [`ProposalId`], so the node that formed it can
+//! report its outcome by proposal (never by log position: under Raft an uncommitted entry
+//! can be cut and a different one written at the same index), and the term of the leader
+//! that formed it, so an entry formed in one term but logged in another is recognised as
+//! stale and skipped alike on every node.
+//!
 //! ```text
-//! entry = format:u8(=1) count:uvarint op*
+//! entry    = format:u8(=2) term:u64le proposal:u128le count:uvarint op*
+//! entry v1 = format:u8(=1) count:uvarint op*  (still read: term 0, no proposal)
 //! op    = 1 insert  rid body:bytes
 //!       | 2 update  rid fields:bytes           (the fields section; link bags are kept)
 //!       | 3 delete  rid
 //!       | 4 link-add    vertex:rid dir:u8 label:str edge:rid other:rid
 //!       | 5 link-remove vertex:rid dir:u8 label:str edge:rid
 //!       | 6 schema  json:bytes                 (a `SchemaChange` as JSON)
+//! ```
+//!
+//! The replication layer also logs entries that are not transactions; the engine applies
+//! them too, so its applied log position (and the membership it keeps for the checkpoint)
+//! follows every index of the log:
+//!
+//! ```text
+//! membership (kind 2) = format:u8(=1) term:u64le membership:rest   (opaque to the engine)
+//! blank      (kind 3) = format:u8(=1) term:u64le                   (a leader's first entry)
 //! ```
 
 use crate::codec::{put_bytes, put_str, put_uvarint, DecodeError, DecodeResult, Reader};
@@ -23,8 +39,88 @@ use crate::value::Rid;
 
 /// The WAL kind tag of engine transaction entries.
 pub const ENTRY_KIND: basalt_wal::Kind = basalt_wal::Kind(1);
+/// The WAL kind tag of membership entries (see [`MarkerEntry`]).
+pub const MEMBERSHIP_KIND: basalt_wal::Kind = basalt_wal::Kind(2);
+/// The WAL kind tag of blank entries (see [`MarkerEntry`]).
+pub const BLANK_KIND: basalt_wal::Kind = basalt_wal::Kind(3);
 /// The entry format this build writes.
-const ENTRY_FORMAT: u8 = 1;
+const ENTRY_FORMAT: u8 = 2;
+/// The first entry format, without term or proposal; still read.
+const ENTRY_FORMAT_V1: u8 = 1;
+/// The format of membership and blank entries.
+const MARKER_FORMAT: u8 = 1;
+
+/// A unique id for one proposed entry: the high 64 bits are random per open database, the
+/// low 64 a counter, so ids never repeat on a node and collide across nodes with
+/// negligible probability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProposalId(pub u128);
+
+impl std::fmt::Display for ProposalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+/// A position in the replicated log: the term of the leader that wrote the entry and its
+/// index (the entry's LSN in the local WAL). Standalone databases use term 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LogPosition {
+    /// The term of the entry.
+    pub term: u64,
+    /// The entry's index (LSN).
+    pub index: basalt_wal::Lsn,
+}
+
+impl std::fmt::Display for LogPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.term, self.index.0)
+    }
+}
+
+/// A membership or blank entry: what the engine reads of the log entries that are not
+/// transactions. The membership bytes are the replication layer's; the engine only keeps
+/// the last ones applied and writes them into its checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerEntry {
+    /// The term of the leader that wrote it.
+    pub term: u64,
+    /// The membership (kind 2); `None` for a blank entry (kind 3).
+    pub membership: Option<Vec<u8>>,
+}
+
+impl MarkerEntry {
+    /// The entry's bytes and WAL kind.
+    pub fn encode(&self) -> (basalt_wal::Kind, Vec<u8>) {
+        let mut out = Vec::with_capacity(9 + self.membership.as_ref().map_or(0, Vec::len));
+        out.push(MARKER_FORMAT);
+        out.extend_from_slice(&self.term.to_le_bytes());
+        match &self.membership {
+            Some(m) => {
+                out.extend_from_slice(m);
+                (MEMBERSHIP_KIND, out)
+            }
+            None => (BLANK_KIND, out),
+        }
+    }
+
+    /// Decodes a membership (kind 2) or blank (kind 3) entry.
+    pub fn decode(kind: basalt_wal::Kind, bytes: &[u8]) -> DecodeResult<MarkerEntry> {
+        let mut r = Reader::new(bytes);
+        let format = r.u8()?;
+        if format != MARKER_FORMAT {
+            return Err(DecodeError(format!("marker entry format {format}, this build reads {MARKER_FORMAT}")));
+        }
+        let term = r.u64_le()?;
+        let rest = r.take(r.remaining())?;
+        match kind {
+            MEMBERSHIP_KIND => Ok(MarkerEntry { term, membership: Some(rest.to_vec()) }),
+            BLANK_KIND if rest.is_empty() => Ok(MarkerEntry { term, membership: None }),
+            BLANK_KIND => Err(DecodeError(format!("{} stray bytes after a blank entry", rest.len()))),
+            other => Err(DecodeError(format!("kind {} is not a marker entry", other.0))),
+        }
+    }
+}
 
 /// One mutation.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +176,10 @@ pub enum Op {
 /// A transaction as logged.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TxEntry {
+    /// The term of the leader that formed it (0 standalone and in format 1 entries).
+    pub term: u64,
+    /// Who proposed it (`None` only in format 1 entries).
+    pub proposal: Option<ProposalId>,
     /// The mutations, applied in order.
     pub ops: Vec<Op>,
 }
@@ -102,8 +202,10 @@ fn read_dir(r: &mut Reader<'_>) -> DecodeResult<Direction> {
 impl TxEntry {
     /// The entry's bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::with_capacity(96);
         out.push(ENTRY_FORMAT);
+        out.extend_from_slice(&self.term.to_le_bytes());
+        out.extend_from_slice(&self.proposal.map_or(0, |p| p.0).to_le_bytes());
         put_uvarint(&mut out, self.ops.len() as u64);
         for op in &self.ops {
             match op {
@@ -151,9 +253,19 @@ impl TxEntry {
     pub fn decode(bytes: &[u8]) -> DecodeResult<TxEntry> {
         let mut r = Reader::new(bytes);
         let format = r.u8()?;
-        if format != ENTRY_FORMAT {
-            return Err(DecodeError(format!("entry format {format}, this build reads {ENTRY_FORMAT}")));
-        }
+        let (term, proposal) = match format {
+            ENTRY_FORMAT => {
+                let term = r.u64_le()?;
+                let id = u128::from_le_bytes(r.array()?);
+                (term, (id != 0).then_some(ProposalId(id)))
+            }
+            ENTRY_FORMAT_V1 => (0, None),
+            other => {
+                return Err(DecodeError(format!(
+                    "entry format {other}, this build reads {ENTRY_FORMAT_V1} and {ENTRY_FORMAT}"
+                )))
+            }
+        };
         let n = r.count(3)?;
         let mut ops = Vec::with_capacity(n);
         for _ in 0..n {
@@ -188,7 +300,18 @@ impl TxEntry {
         if !r.is_empty() {
             return Err(DecodeError(format!("{} stray bytes after the last op", r.remaining())));
         }
-        Ok(TxEntry { ops })
+        Ok(TxEntry { term, proposal, ops })
+    }
+
+    /// The proposal id of an encoded entry, read from its header only (`None` for format 1
+    /// entries or bytes that are no entry).
+    pub fn proposal_of(bytes: &[u8]) -> Option<ProposalId> {
+        if bytes.first() != Some(&ENTRY_FORMAT) || bytes.len() < 25 {
+            return None;
+        }
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&bytes[9..25]);
+        Some(ProposalId(u128::from_le_bytes(id))).filter(|p| p.0 != 0)
     }
 }
 
@@ -199,6 +322,8 @@ mod tests {
 
     fn sample() -> TxEntry {
         TxEntry {
+            term: 7,
+            proposal: Some(ProposalId(0x0123_4567_89ab_cdef_0011_2233_4455_6677)),
             ops: vec![
                 Op::Insert { rid: Rid::new(9, 0), body: vec![1, 0, 0] },
                 Op::Update { rid: Rid::new(9, 1), fields: vec![0] },
@@ -224,7 +349,33 @@ mod tests {
     #[test]
     fn entries_round_trip() {
         let e = sample();
-        assert_eq!(TxEntry::decode(&e.encode()).unwrap(), e);
+        let bytes = e.encode();
+        assert_eq!(TxEntry::decode(&bytes).unwrap(), e);
+        assert_eq!(TxEntry::proposal_of(&bytes), e.proposal);
+    }
+
+    #[test]
+    fn format_1_entries_still_decode() {
+        // Format 1, as the first build wrote it: one delete of #9:4.
+        let mut v1 = vec![1u8, 1, 3];
+        put_rid(&mut v1, Rid::new(9, 4));
+        let e = TxEntry::decode(&v1).unwrap();
+        assert_eq!(e, TxEntry { term: 0, proposal: None, ops: vec![Op::Delete { rid: Rid::new(9, 4) }] });
+        assert_eq!(TxEntry::proposal_of(&v1), None);
+        assert!(TxEntry::decode(&[3u8, 0]).is_err());
+    }
+
+    #[test]
+    fn marker_entries_round_trip() {
+        for m in
+            [MarkerEntry { term: 3, membership: Some(b"{voters}".to_vec()) }, MarkerEntry { term: 9, membership: None }]
+        {
+            let (kind, bytes) = m.encode();
+            assert_eq!(MarkerEntry::decode(kind, &bytes).unwrap(), m);
+        }
+        assert!(MarkerEntry::decode(BLANK_KIND, &[1, 0, 0, 0, 0, 0, 0, 0, 0, 5]).is_err());
+        assert!(MarkerEntry::decode(ENTRY_KIND, &[1, 0, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        assert!(MarkerEntry::decode(BLANK_KIND, &[1, 0]).is_err());
     }
 
     proptest! {

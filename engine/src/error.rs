@@ -99,6 +99,19 @@ pub enum Error {
     /// property, an edge to a non-vertex, ...).
     #[error("{0}")]
     Invalid(String),
+    /// The transaction was definitely not applied and never will be: its entry was cut from
+    /// the log before it was committed, or the log refused it. Safe to retry.
+    #[error("not committed: {0}")]
+    NotCommitted(String),
+    /// The transaction's entry reached the log, but what became of it is not known here: it
+    /// may have been applied, or may be applied later (after a restart, or by a new leader).
+    /// Read before retrying.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// This node does not form transactions now (it does not lead the database, or a new
+    /// leadership is still applying the entries of earlier terms). Nothing was logged.
+    #[error("not accepting writes here: {0}")]
+    NotLeader(String),
     /// A log entry that cannot be applied; the entry changed nothing.
     #[error("log entry {lsn} cannot be applied: {reason}")]
     BadEntry {
@@ -127,7 +140,14 @@ impl Error {
     pub fn is_deterministic(&self) -> bool {
         !matches!(
             self,
-            Error::Io { .. } | Error::Corrupt { .. } | Error::Wal(_) | Error::Offline(_) | Error::NoDatabase(_)
+            Error::Io { .. }
+                | Error::Corrupt { .. }
+                | Error::Wal(_)
+                | Error::Offline(_)
+                | Error::NoDatabase(_)
+                | Error::NotCommitted(_)
+                | Error::OutcomeUnknown(_)
+                | Error::NotLeader(_)
         )
     }
 }

@@ -31,6 +31,9 @@
 pub mod checkpoint;
 pub mod cluster;
 pub mod codec;
+mod commit;
+#[cfg(test)]
+mod commit_tests;
 pub mod convert;
 mod db;
 pub mod entry;
@@ -39,6 +42,7 @@ pub mod import;
 pub mod index;
 pub mod json;
 mod mmap;
+mod outcome;
 pub mod page;
 mod pagefile;
 mod pending;
@@ -50,8 +54,9 @@ pub mod tx;
 pub mod value;
 
 pub use basalt_wal::Lsn;
+pub use commit::{ApplyOutcome, Pending};
 pub use db::{CheckpointHold, Committed, Database, Digest, OpenReport, Options, Scan, Snapshot, Stats, WAL_DIR};
-pub use entry::{Op, TxEntry};
+pub use entry::{LogPosition, MarkerEntry, Op, ProposalId, TxEntry};
 pub use error::{Error, Result};
 pub use record::{Direction, Record, RecordKind};
 pub use schema::{ClassDef, IndexDef, PropertyDef, PropertyType, Schema, SchemaChange};

@@ -7,11 +7,14 @@
 //! until that entry is applied and to form again. Things that commute are not waited for:
 //! new positions continue after the pending ones, edges may be added to a vertex another
 //! pending entry also links, and a unique key a pending entry takes is a duplicate at once.
+//!
+//! Entries are known by their [`ProposalId`], not by log position: a formed entry gets its
+//! index only when the log takes it, and under Raft that index may later hold another
+//! entry. Proposal ids grow with forming order on a node, so the largest is the newest.
 
 use std::collections::{BTreeMap, HashMap};
 
-use basalt_wal::Lsn;
-
+use crate::entry::ProposalId;
 use crate::record::RecordKind;
 use crate::value::{Rid, RidMap};
 
@@ -41,21 +44,21 @@ pub struct Effects {
 #[derive(Debug, Default)]
 pub struct Pending {
     /// Effects per entry, to undo when it is applied.
-    entries: BTreeMap<Lsn, Effects>,
+    entries: BTreeMap<ProposalId, Effects>,
     /// Records changed by a pending entry, with the last such entry.
-    touched: RidMap<Lsn>,
+    touched: RidMap<ProposalId>,
     /// Records created by a pending entry.
-    created: RidMap<(Lsn, RecordKind)>,
+    created: RidMap<(ProposalId, RecordKind)>,
     /// Records deleted by a pending entry.
-    deleted: RidMap<Lsn>,
+    deleted: RidMap<ProposalId>,
     /// Next position per cluster after the pending entries.
-    positions: HashMap<i32, (Lsn, u64)>,
+    positions: HashMap<i32, (ProposalId, u64)>,
     /// Unique keys taken by pending entries.
-    unique_added: HashMap<UniqueKey, (Lsn, Rid)>,
+    unique_added: HashMap<UniqueKey, (ProposalId, Rid)>,
     /// Unique keys freed by pending entries.
-    unique_removed: HashMap<UniqueKey, Lsn>,
+    unique_removed: HashMap<UniqueKey, ProposalId>,
     /// A pending schema change: nothing forms until it is applied.
-    barrier: Option<Lsn>,
+    barrier: Option<ProposalId>,
 }
 
 impl Pending {
@@ -65,17 +68,17 @@ impl Pending {
     }
 
     /// The newest pending entry.
-    pub fn last(&self) -> Option<Lsn> {
+    pub fn last(&self) -> Option<ProposalId> {
         self.entries.keys().next_back().copied()
     }
 
     /// The pending schema change, if any.
-    pub fn barrier(&self) -> Option<Lsn> {
+    pub fn barrier(&self) -> Option<ProposalId> {
         self.barrier
     }
 
     /// The pending entry that changes, creates or deletes `rid`, if any.
-    pub fn involving(&self, rid: Rid) -> Option<Lsn> {
+    pub fn involving(&self, rid: Rid) -> Option<ProposalId> {
         [self.touched.get(&rid).copied(), self.created.get(&rid).map(|c| c.0), self.deleted.get(&rid).copied()]
             .into_iter()
             .flatten()
@@ -83,7 +86,7 @@ impl Pending {
     }
 
     /// The pending entry deleting `rid`, if any.
-    pub fn deleting(&self, rid: Rid) -> Option<Lsn> {
+    pub fn deleting(&self, rid: Rid) -> Option<ProposalId> {
         self.deleted.get(&rid).copied()
     }
 
@@ -103,48 +106,58 @@ impl Pending {
     }
 
     /// The pending entry freeing a unique key.
-    pub fn unique_freed(&self, key: &UniqueKey) -> Option<Lsn> {
+    pub fn unique_freed(&self, key: &UniqueKey) -> Option<ProposalId> {
         self.unique_removed.get(key).copied()
     }
 
     /// Records a formed entry.
-    pub fn register(&mut self, lsn: Lsn, effects: Effects) {
+    pub fn register(&mut self, id: ProposalId, effects: Effects) {
         for r in &effects.touched {
-            self.touched.insert(*r, lsn);
+            self.touched.insert(*r, id);
         }
         for (r, k) in &effects.created {
-            self.created.insert(*r, (lsn, *k));
+            self.created.insert(*r, (id, *k));
         }
         for r in &effects.deleted {
-            self.deleted.insert(*r, lsn);
+            self.deleted.insert(*r, id);
         }
         for (c, p) in &effects.positions {
-            self.positions.insert(*c, (lsn, *p));
+            self.positions.insert(*c, (id, *p));
         }
         for (k, r) in &effects.unique_added {
-            self.unique_added.insert(k.clone(), (lsn, *r));
+            self.unique_added.insert(k.clone(), (id, *r));
         }
         for k in &effects.unique_removed {
-            self.unique_removed.insert(k.clone(), lsn);
+            self.unique_removed.insert(k.clone(), id);
         }
         if effects.schema {
-            self.barrier = Some(lsn);
+            self.barrier = Some(id);
         }
-        self.entries.insert(lsn, effects);
+        self.entries.insert(id, effects);
     }
 
-    /// Forgets an entry once it is applied (or failed to apply): the applied state now
-    /// says what it said. Later entries' marks on the same things stay.
-    pub fn applied(&mut self, lsn: Lsn) {
-        let Some(e) = self.entries.remove(&lsn) else { return };
-        let mine = |l: &Lsn| *l == lsn;
+    /// True if `proposal` is pending.
+    pub fn contains(&self, proposal: ProposalId) -> bool {
+        self.entries.contains_key(&proposal)
+    }
+
+    /// Forgets every entry (they were abandoned).
+    pub fn clear(&mut self) {
+        *self = Pending::default();
+    }
+
+    /// Forgets an entry once it is applied, failed to apply or was abandoned: the applied
+    /// state now says what it said. Later entries' marks on the same things stay.
+    pub fn forget(&mut self, id: ProposalId) {
+        let Some(e) = self.entries.remove(&id) else { return };
+        let mine = |l: &ProposalId| *l == id;
         for r in &e.touched {
             if self.touched.get(r).is_some_and(mine) {
                 self.touched.remove(r);
             }
         }
         for (r, _) in &e.created {
-            if self.created.get(r).is_some_and(|c| c.0 == lsn) {
+            if self.created.get(r).is_some_and(|c| c.0 == id) {
                 self.created.remove(r);
             }
         }
@@ -154,12 +167,12 @@ impl Pending {
             }
         }
         for (c, _) in &e.positions {
-            if self.positions.get(c).is_some_and(|p| p.0 == lsn) {
+            if self.positions.get(c).is_some_and(|p| p.0 == id) {
                 self.positions.remove(c);
             }
         }
         for (k, _) in &e.unique_added {
-            if self.unique_added.get(k).is_some_and(|x| x.0 == lsn) {
+            if self.unique_added.get(k).is_some_and(|x| x.0 == id) {
                 self.unique_added.remove(k);
             }
         }
@@ -168,7 +181,7 @@ impl Pending {
                 self.unique_removed.remove(k);
             }
         }
-        if self.barrier == Some(lsn) {
+        if self.barrier == Some(id) {
             self.barrier = None;
         }
     }

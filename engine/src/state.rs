@@ -235,7 +235,13 @@ impl State {
         let mut result = Ok(());
         for (i, op) in entry.ops.iter().enumerate() {
             if let Err(e) = self.apply_op(&mut undo, op) {
-                result = Err(Error::BadEntry { lsn, reason: format!("op {} of {}: {e}", i + 1, entry.ops.len()) });
+                // Only a failure the entry itself causes is the same on every node; an IO
+                // error or a corrupt page is this node's, and is returned as it is.
+                result = Err(if e.is_deterministic() {
+                    Error::BadEntry { lsn, reason: format!("op {} of {}: {e}", i + 1, entry.ops.len()) }
+                } else {
+                    e
+                });
                 break;
             }
         }

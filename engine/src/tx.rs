@@ -9,11 +9,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use basalt_wal::Lsn;
-
 use crate::codec::put_uvarint;
 use crate::convert::{conform, is_graph_field};
-use crate::entry::{Op, TxEntry};
+use crate::entry::{Op, ProposalId, TxEntry};
 use crate::error::Error;
 use crate::index::{Index, Key};
 use crate::pending::{Effects, Pending, UniqueKey};
@@ -130,7 +128,7 @@ impl Transaction {
 pub enum FormError {
     /// A pending entry changes what this transaction depends on: wait until it is
     /// applied, then form again.
-    Retry(Lsn),
+    Retry(ProposalId),
     /// The transaction cannot commit.
     Fail(Error),
 }
@@ -233,7 +231,7 @@ pub fn form(st: &State, pending: &Pending, tx: &Transaction) -> FormResult<Forme
     f.effects.positions = positions;
     f.effects.unique_added = f.unique_added.into_iter().collect();
     f.effects.unique_removed = f.unique_removed.into_iter().collect();
-    Ok(Formed { entry: TxEntry { ops: f.ops }, rids: f.temps, effects: f.effects })
+    Ok(Formed { entry: TxEntry { ops: f.ops, ..TxEntry::default() }, rids: f.temps, effects: f.effects })
 }
 
 fn invalid(msg: impl Into<String>) -> FormError {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use basalt_wal::format::{self, FRAME_HEADER_BYTES, HEADER_BYTES};
+use basalt_wal::format::{self, FRAME_HEADER_BYTES_V2, HEADER_BYTES};
 use basalt_wal::{DiskStorage, Kind, LogId, Lsn, Wal, WalOptions};
 
 const LOG: LogId = LogId(0x000B_5E55_EDBA_5A17);
@@ -37,14 +37,14 @@ fn segment_files(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Byte offsets where the frames of a healthy segment file start.
+/// Byte offsets where the frames of a healthy segment file start (current, version-2 frames).
 fn frame_starts(bytes: &[u8]) -> Vec<usize> {
     let mut starts = Vec::new();
     let mut at = HEADER_BYTES;
     while at < bytes.len() {
         starts.push(at);
         let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
-        at += FRAME_HEADER_BYTES + len;
+        at += FRAME_HEADER_BYTES_V2 + len;
     }
     assert_eq!(at, bytes.len(), "a closed segment ends at a frame boundary");
     starts
@@ -167,7 +167,7 @@ fn verify_passes_a_healthy_log() {
 
 #[test]
 fn verify_catches_one_flipped_byte_in_a_sealed_segment() {
-    for (what, frame, within) in [("payload byte", 2, FRAME_HEADER_BYTES + 3), ("first byte of a frame", 1, 0)] {
+    for (what, frame, within) in [("payload byte", 2, FRAME_HEADER_BYTES_V2 + 3), ("first byte of a frame", 1, 0)] {
         let dir = tempfile::tempdir().expect("tempdir");
         make_log(dir.path(), 40);
         let files = segment_files(dir.path());

@@ -91,6 +91,14 @@ pub enum Error {
     /// The log was truncated after this reader started; entries it returned may be gone.
     #[error("the WAL was truncated while this reader was open; start a new reader")]
     Truncated,
+    /// The entry a durability handle or callback waited for was cut by a truncate or reset
+    /// before it was reported durable: it is not in the log (another entry may now have its
+    /// LSN).
+    #[error("WAL entry {lsn} was truncated before it was reported durable")]
+    EntryTruncated {
+        /// The entry's LSN.
+        lsn: Lsn,
+    },
     /// An earlier write or sync failed. The state of unsynced data is unknown (a failed
     /// fsync cannot be retried safely), so the log refuses all work until it is reopened.
     #[error("the WAL is unusable after an earlier IO failure ({0}); reopen it to recover")]

@@ -9,7 +9,7 @@
 //!
 //! header:
 //!   0  8  magic            b"BASALTWL"
-//!   8  2  format version   u16 = 1
+//!   8  2  format version   u16 = 2 (1 is still read: segments written before terms existed)
 //!  10  2  header length    u16 = 64
 //!  12  4  flags            u32, bit 0 = BASE (the log starts here; older segments are obsolete)
 //!  16 16  log id           u128 (the database the log belongs to)
@@ -17,31 +17,59 @@
 //!  40 20  reserved         zero
 //!  60  4  CRC32            of bytes 0..60
 //!
-//! frame:
+//! frame, version 2 (every frame of a version-2 segment):
+//!   0  4  payload length   u32
+//!   4  4  CRC32            of bytes 0..4, 8..33 and the payload
+//!   8  8  LSN              u64, exactly one more than the previous frame's; never u64::MAX
+//!  16  8  term             u64, the caller's term (Raft) for the entry
+//!  24  8  synced LSN       u64, every entry up to this LSN was fsynced before this frame was
+//!                          written (the durable LSN when its group-commit batch was taken)
+//!  32  1  kind             u8, the caller's tag
+//!  33  n  payload
+//!
+//! frame, version 1 (segments written by older builds; read as term 0, synced LSN unknown):
 //!   0  4  payload length   u32
 //!   4  4  CRC32            of bytes 0..4, 8..17 and the payload
-//!   8  8  LSN              u64, exactly one more than the previous frame's; never u64::MAX
-//!  16  1  kind             u8, the caller's tag
+//!   8  8  LSN              u64
+//!  16  1  kind             u8
 //!  17  n  payload
 //! ```
 //!
 //! Crash argument: a frame is valid only if its CRC matches, and the CRC covers the length,
-//! LSN, kind and payload, so a torn write (a prefix of a frame, or a frame followed by stale
-//! or zeroed blocks) never reads back as a valid frame, except with the 2^-32 chance of a
-//! CRC collision on garbage. The LSN inside the frame must continue the sequence, so a stale
-//! but intact frame left behind a truncation is not mistaken for the next entry either (the
-//! log also truncates the file before writing over such a region, see `log.rs`).
+//! LSN, term, synced LSN, kind and payload, so a torn write (a prefix of a frame, or a frame
+//! followed by stale or zeroed blocks) never reads back as a valid frame, except with the
+//! 2^-32 chance of a CRC collision on garbage. The LSN inside the frame must continue the
+//! sequence, so a stale but intact frame left behind a truncation is not mistaken for the
+//! next entry either (the log also truncates the file before writing over such a region, see
+//! `log.rs`).
+//!
+//! The synced LSN is what tells damage from a torn tail: a batch is written only after the
+//! batch before it was fsynced, so a valid frame whose synced LSN is at or past the LSN of an
+//! invalid frame before it proves that invalid frame had been made durable. A crash cannot
+//! tear durable bytes; something else changed them.
+//!
+//! Why a frame field and not a separate kind of entry for the term: Raft needs the term of
+//! every entry (conflict checks compare `(term, index)` at any position), so a term record
+//! per term change would make each lookup search backwards. Eight bytes per frame is cheap
+//! beside the 17 already there and the payload; and a new segment version keeps old segments
+//! readable without guessing.
 
-use crate::{Kind, LogId, Lsn};
+use crate::{Kind, LogId, Lsn, Term};
 
 /// The eight bytes every segment file starts with.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"BASALTWL";
-/// The only segment format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The segment format version this build writes (frames carry a term and a synced LSN).
+pub const FORMAT_VERSION: u16 = 2;
+/// The older segment format version this build still reads (frames without a term).
+pub const FORMAT_VERSION_V1: u16 = 1;
 /// Size of the segment header in bytes.
 pub const HEADER_BYTES: usize = 64;
-/// Size of a frame header (length, CRC, LSN, kind) in bytes.
+/// Size of a version-1 frame header (length, CRC, LSN, kind) in bytes.
 pub const FRAME_HEADER_BYTES: usize = 17;
+/// Size of a version-2 frame header (length, CRC, LSN, term, synced LSN, kind) in bytes.
+pub const FRAME_HEADER_BYTES_V2: usize = 33;
+/// The largest frame header of any version.
+pub const FRAME_HEADER_BYTES_MAX: usize = FRAME_HEADER_BYTES_V2;
 /// The largest payload any frame may declare. A length above it is corruption, not a
 /// reason to allocate.
 pub const PAYLOAD_BYTES_MAX: u32 = 256 << 20;
@@ -62,6 +90,15 @@ pub struct SegmentHeader {
     pub first_lsn: Lsn,
     /// Header flags (`FLAG_BASE`).
     pub flags: u32,
+}
+
+/// A segment header with its format version, as [`SegmentHeader::decode_versioned`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionedHeader {
+    /// The header.
+    pub header: SegmentHeader,
+    /// The segment's format version: how its frames are laid out.
+    pub version: u16,
 }
 
 /// Why a segment header was refused.
@@ -85,7 +122,10 @@ impl std::fmt::Display for HeaderProblem {
             }
             HeaderProblem::BadMagic => write!(f, "wrong magic bytes: not a Basalt WAL segment"),
             HeaderProblem::UnknownVersion(v) => {
-                write!(f, "segment format version {v}, this build reads version {FORMAT_VERSION}")
+                write!(
+                    f,
+                    "segment format version {v}, this build reads versions {FORMAT_VERSION_V1} and {FORMAT_VERSION}"
+                )
             }
             HeaderProblem::BadChecksum => write!(f, "segment header checksum mismatch"),
         }
@@ -93,11 +133,17 @@ impl std::fmt::Display for HeaderProblem {
 }
 
 impl SegmentHeader {
-    /// Encodes the header into its 64 bytes.
+    /// Encodes the header into its 64 bytes, in the current format version.
     pub fn encode(&self) -> [u8; HEADER_BYTES] {
+        self.encode_version(FORMAT_VERSION)
+    }
+
+    /// Encodes the header with format version `version` (tests write version-1 segments,
+    /// as older builds did, with this).
+    pub fn encode_version(&self, version: u16) -> [u8; HEADER_BYTES] {
         let mut b = [0u8; HEADER_BYTES];
         b[0..8].copy_from_slice(&SEGMENT_MAGIC);
-        b[8..10].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        b[8..10].copy_from_slice(&version.to_le_bytes());
         b[10..12].copy_from_slice(&(HEADER_BYTES as u16).to_le_bytes());
         b[12..16].copy_from_slice(&self.flags.to_le_bytes());
         b[16..32].copy_from_slice(&self.log_id.0.to_le_bytes());
@@ -109,6 +155,11 @@ impl SegmentHeader {
 
     /// Decodes and checks a header from the first bytes of a segment file.
     pub fn decode(bytes: &[u8]) -> Result<SegmentHeader, HeaderProblem> {
+        Self::decode_versioned(bytes).map(|v| v.header)
+    }
+
+    /// Decodes and checks a header, keeping its format version.
+    pub fn decode_versioned(bytes: &[u8]) -> Result<VersionedHeader, HeaderProblem> {
         if bytes.len() < HEADER_BYTES {
             return Err(HeaderProblem::Short(bytes.len()));
         }
@@ -116,18 +167,19 @@ impl SegmentHeader {
             return Err(HeaderProblem::BadMagic);
         }
         let version = u16::from_le_bytes([bytes[8], bytes[9]]);
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != FORMAT_VERSION_V1 {
             return Err(HeaderProblem::UnknownVersion(version));
         }
         let stored_crc = read_u32(bytes, 60);
         if crc32fast::hash(&bytes[0..60]) != stored_crc {
             return Err(HeaderProblem::BadChecksum);
         }
-        Ok(SegmentHeader {
+        let header = SegmentHeader {
             flags: read_u32(bytes, 12),
             log_id: LogId(read_u128(bytes, 16)),
             first_lsn: Lsn(read_u64(bytes, 32)),
-        })
+        };
+        Ok(VersionedHeader { header, version })
     }
 }
 
@@ -142,60 +194,168 @@ pub struct FrameHeader {
     pub lsn: Lsn,
     /// The caller's kind tag.
     pub kind: Kind,
+    /// The entry's term (0 in a version-1 frame).
+    pub term: Term,
+    /// Every entry up to this LSN was durable when the frame was written (`Lsn::ZERO` in a
+    /// version-1 frame, which does not record it).
+    pub synced_lsn: Lsn,
+    /// The frame layout: [`FORMAT_VERSION`] or [`FORMAT_VERSION_V1`].
+    pub version: u16,
 }
 
 impl FrameHeader {
-    /// Decodes the first `FRAME_HEADER_BYTES` of `bytes`. The caller checks there are enough.
+    /// Decodes the first `FRAME_HEADER_BYTES` of `bytes` as a version-1 frame header.
     pub fn decode(bytes: &[u8; FRAME_HEADER_BYTES]) -> FrameHeader {
         FrameHeader {
             payload_len: read_u32(bytes, 0),
             crc: read_u32(bytes, 4),
             lsn: Lsn(read_u64(bytes, 8)),
             kind: Kind(bytes[16]),
+            term: Term(0),
+            synced_lsn: Lsn::ZERO,
+            version: FORMAT_VERSION_V1,
         }
+    }
+
+    /// Decodes a version-2 frame header.
+    pub fn decode_v2(bytes: &[u8; FRAME_HEADER_BYTES_V2]) -> FrameHeader {
+        FrameHeader {
+            payload_len: read_u32(bytes, 0),
+            crc: read_u32(bytes, 4),
+            lsn: Lsn(read_u64(bytes, 8)),
+            term: Term(read_u64(bytes, 16)),
+            synced_lsn: Lsn(read_u64(bytes, 24)),
+            kind: Kind(bytes[32]),
+            version: FORMAT_VERSION,
+        }
+    }
+
+    /// Decodes a frame header of segment format `version` from the first
+    /// [`frame_header_bytes`]`(version)` bytes of `bytes` (the caller checks there are enough).
+    pub fn decode_version(bytes: &[u8], version: u16) -> FrameHeader {
+        if version == FORMAT_VERSION_V1 {
+            let mut b = [0u8; FRAME_HEADER_BYTES];
+            b.copy_from_slice(&bytes[..FRAME_HEADER_BYTES]);
+            FrameHeader::decode(&b)
+        } else {
+            let mut b = [0u8; FRAME_HEADER_BYTES_V2];
+            b.copy_from_slice(&bytes[..FRAME_HEADER_BYTES_V2]);
+            FrameHeader::decode_v2(&b)
+        }
+    }
+
+    /// Bytes of this frame's header.
+    pub fn header_len(&self) -> u64 {
+        frame_header_bytes(self.version) as u64
     }
 
     /// Total bytes of the frame, header included.
     pub fn frame_len(&self) -> u64 {
-        FRAME_HEADER_BYTES as u64 + u64::from(self.payload_len)
+        self.header_len() + u64::from(self.payload_len)
     }
 
     /// True if `payload` is the payload this header's CRC was computed over.
     pub fn matches(&self, payload: &[u8]) -> bool {
-        payload.len() == self.payload_len as usize
-            && frame_crc(self.payload_len, self.lsn, self.kind, payload) == self.crc
+        payload.len() == self.payload_len as usize && self.computed_crc(payload) == self.crc
     }
 
-    /// True when all 17 header bytes were zero: the unwritten end of a file, not a frame.
-    pub fn is_zeroed(bytes: &[u8; FRAME_HEADER_BYTES]) -> bool {
+    fn computed_crc(&self, payload: &[u8]) -> u32 {
+        let mut h = crc32fast::Hasher::new();
+        h.update(&self.payload_len.to_le_bytes());
+        h.update(&self.lsn.0.to_le_bytes());
+        if self.version != FORMAT_VERSION_V1 {
+            h.update(&self.term.0.to_le_bytes());
+            h.update(&self.synced_lsn.0.to_le_bytes());
+        }
+        h.update(&[self.kind.0]);
+        h.update(payload);
+        h.finalize()
+    }
+
+    /// True when all header bytes were zero: the unwritten end of a file, not a frame.
+    pub fn is_zeroed(bytes: &[u8]) -> bool {
         bytes.iter().all(|b| *b == 0)
     }
 }
 
-fn frame_crc(payload_len: u32, lsn: Lsn, kind: Kind, payload: &[u8]) -> u32 {
-    let mut h = crc32fast::Hasher::new();
-    h.update(&payload_len.to_le_bytes());
-    h.update(&lsn.0.to_le_bytes());
-    h.update(&[kind.0]);
-    h.update(payload);
-    h.finalize()
+/// Size of a frame header in segment format `version`.
+pub fn frame_header_bytes(version: u16) -> usize {
+    if version == FORMAT_VERSION_V1 {
+        FRAME_HEADER_BYTES
+    } else {
+        FRAME_HEADER_BYTES_V2
+    }
 }
 
-/// Appends one encoded frame to `out`.
+/// Appends one encoded version-1 frame to `out` (the layout older builds wrote; tests use
+/// it to build such segments).
 ///
 /// The caller has checked `payload.len() <= PAYLOAD_BYTES_MAX`.
 pub fn encode_frame(out: &mut Vec<u8>, lsn: Lsn, kind: Kind, payload: &[u8]) {
     assert!(payload.len() <= PAYLOAD_BYTES_MAX as usize);
     let len = payload.len() as u32;
+    let h = FrameHeader {
+        payload_len: len,
+        crc: 0,
+        lsn,
+        kind,
+        term: Term(0),
+        synced_lsn: Lsn::ZERO,
+        version: FORMAT_VERSION_V1,
+    };
     out.reserve(FRAME_HEADER_BYTES + payload.len());
     out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&frame_crc(len, lsn, kind, payload).to_le_bytes());
+    out.extend_from_slice(&h.computed_crc(payload).to_le_bytes());
     out.extend_from_slice(&lsn.0.to_le_bytes());
     out.push(kind.0);
     out.extend_from_slice(payload);
 }
 
-/// Size of the frame that holds a payload of `payload_len` bytes.
+/// What a version-2 frame records besides its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameFields {
+    /// The entry's LSN.
+    pub lsn: Lsn,
+    /// The entry's term.
+    pub term: Term,
+    /// The durable LSN when the frame's batch was taken.
+    pub synced_lsn: Lsn,
+    /// The caller's tag.
+    pub kind: Kind,
+}
+
+/// Appends one encoded version-2 frame to `out`.
+///
+/// The caller has checked `payload.len() <= PAYLOAD_BYTES_MAX`.
+pub fn encode_frame_v2(out: &mut Vec<u8>, f: FrameFields, payload: &[u8]) {
+    assert!(payload.len() <= PAYLOAD_BYTES_MAX as usize);
+    assert!(f.synced_lsn < f.lsn, "a frame's synced LSN is before its own");
+    let len = payload.len() as u32;
+    let h = FrameHeader {
+        payload_len: len,
+        crc: 0,
+        lsn: f.lsn,
+        kind: f.kind,
+        term: f.term,
+        synced_lsn: f.synced_lsn,
+        version: FORMAT_VERSION,
+    };
+    out.reserve(FRAME_HEADER_BYTES_V2 + payload.len());
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&h.computed_crc(payload).to_le_bytes());
+    out.extend_from_slice(&f.lsn.0.to_le_bytes());
+    out.extend_from_slice(&f.term.0.to_le_bytes());
+    out.extend_from_slice(&f.synced_lsn.0.to_le_bytes());
+    out.push(f.kind.0);
+    out.extend_from_slice(payload);
+}
+
+/// Size of the version-2 frame that holds a payload of `payload_len` bytes.
+pub fn frame_len_v2(payload_len: usize) -> u64 {
+    (FRAME_HEADER_BYTES_V2 + payload_len) as u64
+}
+
+/// Size of the version-1 frame that holds a payload of `payload_len` bytes.
 pub fn frame_len(payload_len: usize) -> u64 {
     (FRAME_HEADER_BYTES + payload_len) as u64
 }
@@ -254,6 +414,9 @@ mod tests {
         let mut bad = bytes;
         bad[8] = 9;
         assert_eq!(SegmentHeader::decode(&bad), Err(HeaderProblem::UnknownVersion(9)));
+        let v1 = h.encode_version(FORMAT_VERSION_V1);
+        assert_eq!(SegmentHeader::decode_versioned(&v1), Ok(VersionedHeader { header: h, version: FORMAT_VERSION_V1 }));
+        assert_eq!(SegmentHeader::decode_versioned(&bytes).map(|v| v.version), Ok(FORMAT_VERSION));
         let mut bad = bytes;
         bad[33] ^= 1;
         assert_eq!(SegmentHeader::decode(&bad), Err(HeaderProblem::BadChecksum));
@@ -294,6 +457,24 @@ mod tests {
             let ok = h.payload_len as usize == out.len() - FRAME_HEADER_BYTES
                 && h.lsn == Lsn(5)
                 && h.matches(&out[FRAME_HEADER_BYTES..]);
+            prop_assert!(!ok);
+        }
+
+        #[test]
+        fn v2_frame_round_trip_and_any_flip_is_caught(term in any::<u64>(), payload in proptest::collection::vec(any::<u8>(), 1..200), at in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let fields = FrameFields { lsn: Lsn(9), term: Term(term), synced_lsn: Lsn(7), kind: Kind(3) };
+            let mut out = Vec::new();
+            encode_frame_v2(&mut out, fields, &payload);
+            prop_assert_eq!(out.len() as u64, frame_len_v2(payload.len()));
+            let h = FrameHeader::decode_version(&out, FORMAT_VERSION);
+            prop_assert_eq!((h.lsn, h.term, h.synced_lsn, h.kind), (Lsn(9), Term(term), Lsn(7), Kind(3)));
+            prop_assert!(h.matches(&out[FRAME_HEADER_BYTES_V2..]));
+            let i = at.index(out.len());
+            out[i] ^= 1 << bit;
+            let h = FrameHeader::decode_version(&out, FORMAT_VERSION);
+            let ok = h.payload_len as usize == out.len() - FRAME_HEADER_BYTES_V2
+                && h.lsn == Lsn(9)
+                && h.matches(&out[FRAME_HEADER_BYTES_V2..]);
             prop_assert!(!ok);
         }
     }

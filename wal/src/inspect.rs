@@ -6,10 +6,17 @@
 //! it is looked at, and an incomplete frame at its end is reported as the open tail (what
 //! recovery would cut, or a write still in progress), not as corruption; zeros after it are
 //! space the log preallocated. A segment purged while being inspected becomes a note.
+//!
+//! An invalid frame in the open segment is a problem, not the open tail, when something
+//! proves it had been durable, the same two proofs [`crate::Wal::open`] uses to refuse it: a
+//! later valid frame whose synced LSN is at or past it, or a committed position in the meta
+//! file at or past it. So `--verify` fails exactly where open would refuse, naming the same
+//! segment and byte offset.
 
 use std::io;
 
-use crate::format::{self, FrameHeader, FLAG_BASE, FRAME_HEADER_BYTES, HEADER_BYTES};
+use crate::format::{self, FrameHeader, FLAG_BASE, FORMAT_VERSION, HEADER_BYTES};
+use crate::meta::{self, Meta};
 use crate::segment::{self, FrameProblem};
 use crate::storage::{Storage, StorageFile};
 use crate::{LogId, Lsn};
@@ -65,6 +72,8 @@ pub struct SegmentInfo {
     pub state: SegmentState,
     /// Log id from the header, if the header is valid.
     pub log_id: Option<LogId>,
+    /// The segment's format version, if the header is valid.
+    pub version: Option<u16>,
     /// True if the header carries the BASE flag.
     pub base: bool,
     /// For the open segment: bytes after the last valid frame, and why they are not a frame.
@@ -97,6 +106,8 @@ pub struct Inspection {
     pub problems: Vec<Problem>,
     /// Notes that are not corruption (leftover temp files, obsolete segments).
     pub notes: Vec<String>,
+    /// The meta file, if there is a valid one.
+    pub meta: Option<Meta>,
 }
 
 /// One entry as seen by [`inspect`]'s visitor.
@@ -118,8 +129,12 @@ pub fn inspect(storage: &dyn Storage, mut visit: impl FnMut(FrameView<'_>)) -> i
     let mut firsts = Vec::new();
     let mut names = storage.list()?;
     names.sort();
+    out.meta = inspect_meta(storage, &mut out.problems)?;
+    let committed = out.meta.and_then(|m| m.committed).map_or(Lsn::ZERO, |c| c.lsn);
     for name in names {
-        if name.ends_with(format::TEMP_SUFFIX) {
+        if name == meta::META_TEMP_FILE_NAME {
+            out.notes.push(format!("{name}: half-written meta file (removed when the log is next opened)"));
+        } else if name.ends_with(format::TEMP_SUFFIX) {
             out.notes.push(format!("{name}: half-created segment (removed when the log is next opened)"));
         } else if let Some(lsn) = format::parse_segment_file_name(&name) {
             firsts.push(lsn);
@@ -130,7 +145,7 @@ pub fn inspect(storage: &dyn Storage, mut visit: impl FnMut(FrameView<'_>)) -> i
     let mut expected_next: Option<(Lsn, String)> = None;
     for (i, first) in firsts.iter().enumerate() {
         let state = if i + 1 == firsts.len() { SegmentState::Open } else { SegmentState::Sealed };
-        let scanned = inspect_segment(storage, *first, state, &mut out.problems, &mut visit).map_err(|e| {
+        let scanned = inspect_segment(storage, *first, state, committed, &mut out.problems, &mut visit).map_err(|e| {
             // Keep the kind (NotFound is checked below), name the file.
             io::Error::new(e.kind(), format!("{}: {e}", format::segment_file_name(*first)))
         });
@@ -177,10 +192,32 @@ pub fn inspect(storage: &dyn Storage, mut visit: impl FnMut(FrameView<'_>)) -> i
     Ok(out)
 }
 
+/// Reads the meta file, if any: `Some` if valid, a problem if not.
+fn inspect_meta(storage: &dyn Storage, problems: &mut Vec<Problem>) -> io::Result<Option<Meta>> {
+    let file = match storage.open_read(meta::META_FILE_NAME) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let len = file.len()?;
+    let mut bytes = vec![0u8; len.min(meta::META_BYTES as u64 + 1) as usize];
+    file.read_exact_at(&mut bytes, 0)?;
+    // The tool does not know the log id; the file's own is checked against the segments'.
+    let id = bytes.get(16..32).and_then(|b| b.try_into().ok()).map_or(LogId(0), |b| LogId(u128::from_le_bytes(b)));
+    match Meta::decode(&bytes, id) {
+        Ok(m) => Ok(Some(m)),
+        Err(p) => {
+            problems.push(Problem { file: meta::META_FILE_NAME.to_string(), offset: 0, reason: p.to_string() });
+            Ok(None)
+        }
+    }
+}
+
 fn inspect_segment(
     storage: &dyn Storage,
     first: Lsn,
     state: SegmentState,
+    committed: Lsn,
     problems: &mut Vec<Problem>,
     visit: &mut impl FnMut(FrameView<'_>),
 ) -> io::Result<SegmentInfo> {
@@ -195,19 +232,21 @@ fn inspect_segment(
         bytes,
         state,
         log_id: None,
+        version: None,
         base: false,
         open_tail: None,
         preallocated_bytes: 0,
         bad_frame: None,
     };
-    let header = match segment::read_header(file.as_ref())? {
-        Ok(h) => h,
+    let (header, version) = match segment::read_versioned_header(file.as_ref())? {
+        Ok(v) => (v.header, v.version),
         Err(p) => {
             problems.push(Problem { file: file_name, offset: 0, reason: format!("bad segment header: {p}") });
             return Ok(info);
         }
     };
     info.log_id = Some(header.log_id);
+    info.version = Some(version);
     info.base = header.flags & FLAG_BASE != 0;
     if header.first_lsn != first {
         problems.push(Problem {
@@ -225,14 +264,38 @@ fn inspect_segment(
     if let Some((offset, problem)) = summary.problem {
         let preallocated = state == SegmentState::Open && segment::is_zeroed(file.as_ref(), offset, bytes)?;
         if !preallocated {
-            info.bad_frame = Some(bad_frame(file.as_ref(), offset, bytes, &problem)?);
+            info.bad_frame = Some(bad_frame(file.as_ref(), offset, bytes, &problem, version)?);
         }
+        let expected = summary.last_lsn.map_or(first, Lsn::next);
         match state {
             SegmentState::Sealed => problems.push(Problem { file: file_name, offset, reason: problem.to_string() }),
             SegmentState::Open if preallocated => {
                 info.preallocated_bytes = bytes - offset;
             }
             SegmentState::Open => {
+                let proof = if version == FORMAT_VERSION {
+                    segment::find_sync_proof(file.as_ref(), offset + 1, bytes, expected)?
+                } else {
+                    None
+                };
+                if let Some((at, h)) = proof {
+                    problems.push(Problem {
+                        file: file_name,
+                        offset,
+                        reason: format!(
+                            "frame for LSN {expected}: {problem}; the valid frame at byte offset {at} (LSN {}) was                              written after LSN {} was synced, so this is damage, not a torn write",
+                            h.lsn, h.synced_lsn
+                        ),
+                    });
+                } else if committed >= expected {
+                    problems.push(Problem {
+                        file: file_name,
+                        offset,
+                        reason: format!(
+                            "frame for LSN {expected}: {problem}; the meta file records LSN {committed} as                              committed, so this is damage, not a torn write"
+                        ),
+                    });
+                }
                 info.open_tail = Some((bytes - offset, format!("at byte offset {offset}: {problem}")))
             }
         }
@@ -242,12 +305,19 @@ fn inspect_segment(
 }
 
 /// Describes the frame at `offset`, which the scan refused for `problem`.
-fn bad_frame(file: &dyn StorageFile, offset: u64, len: u64, problem: &FrameProblem) -> io::Result<BadFrame> {
+fn bad_frame(
+    file: &dyn StorageFile,
+    offset: u64,
+    len: u64,
+    problem: &FrameProblem,
+    version: u16,
+) -> io::Result<BadFrame> {
     let mut header = None;
-    if len.saturating_sub(offset) >= FRAME_HEADER_BYTES as u64 {
-        let mut bytes = [0u8; FRAME_HEADER_BYTES];
+    let head_len = format::frame_header_bytes(version);
+    if len.saturating_sub(offset) >= head_len as u64 {
+        let mut bytes = vec![0u8; head_len];
         file.read_exact_at(&mut bytes, offset)?;
-        header = Some(FrameHeader::decode(&bytes));
+        header = Some(FrameHeader::decode_version(&bytes, version));
     }
     let crc_ok = match problem {
         FrameProblem::BadChecksum => Some(false),

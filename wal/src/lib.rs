@@ -32,17 +32,22 @@
 
 pub mod error;
 pub mod format;
+mod index;
 pub mod inspect;
 mod log;
 pub mod mem;
+pub mod meta;
+mod raftlog;
 mod reader;
 mod recovery;
 pub mod segment;
 pub mod storage;
+mod tail;
 
 pub use error::{Error, Result};
-pub use log::{Durable, Wal, WalOptions, WalStats, WalStatus};
+pub use log::{Durable, DurableCallback, NewEntry, Wal, WalOptions, WalStats, WalStatus};
 pub use mem::MemStorage;
+pub use meta::{LogPosition, Meta, Vote};
 pub use reader::WalReader;
 pub use recovery::{RecoveryReport, TornTail};
 pub use storage::{DiskStorage, Storage, StorageFile};
@@ -69,6 +74,20 @@ impl Lsn {
     /// The LSN before this one (saturating at zero).
     pub fn prev(self) -> Lsn {
         Lsn(self.0.saturating_sub(1))
+    }
+}
+
+impl Lsn {
+    /// The LSN of the entry at Raft log index `index`: `index + 1`. openraft numbers its
+    /// first entry 0 while LSN 0 means "no entry", so the mapping is off by one (see
+    /// "LSNs and Raft indexes" in the crate docs).
+    pub fn from_raft_index(index: u64) -> Lsn {
+        Lsn(index.saturating_add(1))
+    }
+
+    /// The Raft log index of the entry at this LSN, or `None` for `Lsn::ZERO`.
+    pub fn raft_index(self) -> Option<u64> {
+        self.0.checked_sub(1)
     }
 }
 
@@ -99,11 +118,25 @@ impl std::fmt::Display for Kind {
     }
 }
 
+/// A Raft term, stored with every entry. The WAL never interprets it beyond storing and
+/// returning it; entries from segments written before terms were stored read as term 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Term(pub u64);
+
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// One entry read back from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Its position.
     pub lsn: Lsn,
+    /// The term it was appended with (0 for [`Wal::append`], [`Wal::submit`] and
+    /// [`Wal::write_at`], and for entries of version-1 segments).
+    pub term: Term,
     /// The caller's tag.
     pub kind: Kind,
     /// The caller's bytes.

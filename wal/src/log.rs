@@ -19,9 +19,16 @@
 //! thread one appender of the next batch is woken to lead.
 //!
 //! Truncate and reset change which LSN comes next, so they first write and sync everything
-//! pending, and appenders wait (without taking an LSN) until they are done. Everything
-//! appended before a truncate was durable before the cut; a waiter that finds the log
-//! truncated since it appended (the truncation counter moved) therefore returns success.
+//! pending, and appenders wait (without taking an LSN) until they are done. A durability
+//! handle ([`Durable`], a blocking append, a callback) whose entry the cut removes resolves
+//! with [`Error::EntryTruncated`], never `Ok`: the entry is not in the log, and another entry
+//! may take its LSN. Callbacks of doomed entries are removed before the pre-cut flush, so the
+//! flush cannot report them durable; futures check the cut in progress and the recent cuts
+//! (a bounded history; a handle older than it resolves with the error too, "unknown" is never
+//! reported as "ok").
+//!
+//! Every frame records the durable LSN at the moment it was encoded (its *synced LSN*).
+//! Recovery uses it to tell damage from a torn tail (see `recovery.rs`).
 //!
 //! # Crash argument, step by step
 //! - Entries reach the open segment with positioned writes past its valid end, then
@@ -47,16 +54,38 @@
 //!   the BASE flag, then delete the older ones. On open, segments older than the newest
 //!   BASE segment are the leftovers of an interrupted reset and are removed.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::format::{self, SegmentHeader, FLAG_BASE, HEADER_BYTES};
+use crate::format::{self, FrameFields, SegmentHeader, FLAG_BASE, FORMAT_VERSION, HEADER_BYTES};
+use crate::index::{FrameIndex, IndexPoint};
+use crate::meta::{LogPosition, Meta};
 use crate::recovery::{Recovered, RecoveryReport};
 use crate::segment;
 use crate::storage::{Storage, StorageFile};
-use crate::{Kind, LogId, Lsn};
+use crate::tail::Tail;
+use crate::{Entry, Kind, LogId, Lsn, Term};
+
+/// Called once the entry it was registered for is durable (`Ok(lsn)`), or cannot become
+/// durable: truncated ([`Error::EntryTruncated`]), log failed or closed. It runs on the
+/// thread that finished the group commit (usually the sync thread), outside the log's lock;
+/// keep it short (send on a channel, wake a task).
+pub type DurableCallback = Box<dyn FnOnce(Result<Lsn>) + Send>;
+
+/// A callback waiting in the state (wrapped so the state can derive `Debug`).
+pub(crate) struct Waiting(pub DurableCallback);
+
+impl std::fmt::Debug for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DurableCallback")
+    }
+}
+
+/// How many recent truncations and resets a [`Durable`] can be checked against.
+const CUTS_MAX: usize = 64;
 
 /// How a log is opened or created.
 #[derive(Debug, Clone)]
@@ -78,6 +107,9 @@ pub struct WalOptions {
     /// record, only data. 0 grows the file with every write. The zeroed tail is cut when
     /// the segment is sealed or the log closed.
     pub preallocate_bytes: u64,
+    /// The most payload bytes the in-memory tail (appended, not yet durable, readable) may
+    /// hold; an append that would pass it first waits for a group commit.
+    pub tail_bytes_max: u64,
 }
 
 impl WalOptions {
@@ -91,6 +123,7 @@ impl WalOptions {
             first_lsn: Lsn(1),
             sync_thread: true,
             preallocate_bytes: 1 << 20,
+            tail_bytes_max: 32 << 20,
         }
     }
 }
@@ -117,6 +150,10 @@ pub struct WalStatus {
     pub durable_lsn: Lsn,
     /// Number of segment files.
     pub segments: usize,
+    /// Points in the in-memory frame index (bounded: see `index.rs`).
+    pub index_points: usize,
+    /// Payload bytes in the in-memory tail of entries not yet durable.
+    pub tail_bytes: u64,
 }
 
 /// A segment the log knows about.
@@ -126,6 +163,8 @@ pub(crate) struct SegmentMeta {
     pub first_lsn: Lsn,
     /// Offset past its last durable frame. For sealed segments, the file length.
     pub durable_end: u64,
+    /// Its format version (how its frames are laid out).
+    pub version: u16,
 }
 
 /// The segment being appended to. Owned by the state, or by the leader while it writes.
@@ -139,6 +178,8 @@ pub(crate) struct ActiveSegment {
     pub write_offset: u64,
     /// The file's length: bytes from `write_offset` up to here are zeros (preallocated).
     pub prepared_end: u64,
+    /// Its format version; the log only appends to segments of the current one.
+    pub version: u16,
 }
 
 /// Zeros written to preallocate segment space, a slice at a time.
@@ -172,7 +213,7 @@ impl ActiveSegment {
 
     /// Cuts the preallocated zeros after the last frame, so the file ends at its last frame
     /// (a sealed segment must: recovery checks it to its end). The caller syncs.
-    fn trim(&mut self) -> std::io::Result<()> {
+    pub(crate) fn trim(&mut self) -> std::io::Result<()> {
         if self.prepared_end > self.write_offset {
             self.file.set_len(self.write_offset)?;
             self.prepared_end = self.write_offset;
@@ -192,9 +233,9 @@ enum Chunk {
 
 /// Everything behind the mutex.
 #[derive(Debug)]
-struct State {
+pub(crate) struct State {
     /// First LSN still in the log.
-    first_lsn: Lsn,
+    pub(crate) first_lsn: Lsn,
     /// LSN the next appended entry gets.
     next_lsn: Lsn,
     /// Every entry up to here is durable.
@@ -227,13 +268,36 @@ struct State {
     /// Wakers of `Durable` futures, with the LSN each waits for and the truncation count
     /// when it was submitted.
     waiters: Vec<(Lsn, u64, Waker)>,
+    /// Durability callbacks, in LSN order.
+    pub(crate) notifies: VecDeque<(Lsn, Waiting)>,
+    /// Recent truncations and resets, oldest first: (truncation count after it, last LSN
+    /// it kept). At most `CUTS_MAX`.
+    cuts: VecDeque<(u64, Lsn)>,
+    /// While a truncate or reset is under way, the last LSN it keeps.
+    cutting: Option<Lsn>,
+    /// Entries appended but not yet durable.
+    pub(crate) tail: Tail,
+    /// Where frames start, sparse.
+    pub(crate) index: FrameIndex,
+    /// First LSN of the segment the next appended frame goes to.
+    planned_segment: Lsn,
+    /// A committed position given to `set_committed`, written with the next meta file.
+    pub(crate) committed_pending: Option<LogPosition>,
     /// Counters.
     stats: WalStats,
 }
 
 impl State {
     fn recovered(r: Recovered) -> State {
+        assert_eq!(r.active.version, FORMAT_VERSION, "recovery leaves a current-format segment to append to");
         State {
+            notifies: VecDeque::new(),
+            cuts: VecDeque::new(),
+            cutting: None,
+            tail: Tail::default(),
+            index: r.index,
+            planned_segment: r.active.first_lsn,
+            committed_pending: None,
             first_lsn: r.segments[0].first_lsn,
             next_lsn: r.next_lsn,
             durable_lsn: r.next_lsn.prev(),
@@ -259,7 +323,55 @@ impl State {
         !self.syncing && self.active.is_some() && self.exclusive_wanted == 0
     }
 
-    fn check_usable(&self) -> Result<()> {
+    /// True if the entry `lsn`, appended when the truncation count was `epoch`, was cut
+    /// since (or is being cut now).
+    fn was_cut(&self, lsn: Lsn, epoch: u64) -> bool {
+        if self.cutting.is_some_and(|keep| lsn > keep) {
+            return true;
+        }
+        if self.truncations == epoch {
+            return false;
+        }
+        let since = self.truncations - epoch;
+        if since > self.cuts.len() as u64 {
+            return true; // Older than the history: not known to survive, so not "ok".
+        }
+        self.cuts.iter().filter(|(after, _)| *after > epoch).any(|(_, keep)| lsn > *keep)
+    }
+
+    /// The last LSN appended: what a handle for "everything so far" waits for.
+    pub(crate) fn next_lsn_for_handles(&self) -> Lsn {
+        self.next_lsn.prev()
+    }
+
+    /// The truncation count now.
+    pub(crate) fn truncations_now(&self) -> u64 {
+        self.truncations
+    }
+
+    /// The durable LSN now.
+    pub(crate) fn durable_now(&self) -> Lsn {
+        self.durable_lsn
+    }
+
+    /// True while a leader or an exclusive operation works.
+    pub(crate) fn is_syncing(&self) -> bool {
+        self.syncing
+    }
+
+    /// Records a finished truncate or reset that kept entries up to `last_kept`.
+    fn record_cut(&mut self, last_kept: Lsn) {
+        self.truncations += 1;
+        self.cuts.push_back((self.truncations, last_kept));
+        if self.cuts.len() > CUTS_MAX {
+            self.cuts.pop_front();
+        }
+        self.cutting = None;
+        self.index.cut_after(last_kept);
+        self.tail.cut_after(last_kept);
+    }
+
+    pub(crate) fn check_usable(&self) -> Result<()> {
         if let Some(why) = &self.failed {
             return Err(Error::Poisoned(why.clone()));
         }
@@ -285,6 +397,8 @@ pub(crate) struct Shared {
     batch_done: [Condvar; 2],
     /// Signalled when pending work may need the sync thread.
     work: Condvar,
+    /// The meta file as last written; held while a new one is written (one at a time).
+    pub(crate) meta: Mutex<Meta>,
 }
 
 /// What a reader needs to know about the log at one moment.
@@ -298,11 +412,18 @@ pub(crate) struct ReadView {
     pub truncations: u64,
     /// The segment holding `lsn` and its durable end, if the log has one.
     pub segment: Option<SegmentMeta>,
+    /// The index point nearest before `lsn` in that segment.
+    pub point: Option<IndexPoint>,
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The options the log was opened with.
+    pub(crate) fn options(&self) -> &WalOptions {
+        &self.options
     }
 
     /// The view a reader looking for `lsn` needs.
@@ -312,7 +433,14 @@ impl Shared {
             return Err(Error::Poisoned(why.clone()));
         }
         let segment = st.segments.iter().rev().find(|s| s.first_lsn <= lsn).cloned();
-        Ok(ReadView { first_lsn: st.first_lsn, durable_lsn: st.durable_lsn, truncations: st.truncations, segment })
+        let point = segment.as_ref().and_then(|s| st.index.locate(lsn, s.first_lsn));
+        Ok(ReadView {
+            first_lsn: st.first_lsn,
+            durable_lsn: st.durable_lsn,
+            truncations: st.truncations,
+            segment,
+            point,
+        })
     }
 }
 
@@ -320,7 +448,7 @@ impl Shared {
 #[derive(Debug)]
 pub struct Wal {
     /// State shared with readers, futures and the sync thread.
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     /// The background sync thread, if started.
     sync_thread: Option<JoinHandle<()>>,
 }
@@ -330,11 +458,11 @@ pub struct Wal {
 #[must_use = "an entry is not known to be durable until its Durable resolves"]
 pub struct Durable {
     /// The log.
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     /// The entry's LSN.
-    lsn: Lsn,
+    pub(crate) lsn: Lsn,
     /// The log's truncation count when the entry was submitted.
-    epoch: u64,
+    pub(crate) epoch: u64,
 }
 
 impl Durable {
@@ -345,11 +473,11 @@ impl Durable {
 
     /// Blocks until the entry is durable (leading a group commit if nobody else is).
     ///
-    /// If the log was truncated or reset after the entry was submitted, the entry was made
-    /// durable before the cut, and this returns its LSN even if the cut removed it.
+    /// If a truncate or reset removed the entry first, this fails with
+    /// [`Error::EntryTruncated`] (an entry that survives the cut resolves `Ok`).
     pub fn wait(self) -> Result<Lsn> {
         let st = self.shared.lock();
-        wait_durable(&self.shared, st, self.lsn, self.epoch)?;
+        wait_durable(&self.shared, st, self.lsn, self.epoch, true)?;
         Ok(self.lsn)
     }
 }
@@ -359,7 +487,10 @@ impl std::future::Future for Durable {
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
         let mut st = self.shared.lock();
-        if st.durable_lsn >= self.lsn || st.truncations != self.epoch {
+        if st.was_cut(self.lsn, self.epoch) {
+            return std::task::Poll::Ready(Err(Error::EntryTruncated { lsn: self.lsn }));
+        }
+        if st.durable_lsn >= self.lsn {
             return std::task::Poll::Ready(Ok(self.lsn));
         }
         if let Err(e) = st.check_usable() {
@@ -391,6 +522,7 @@ impl Wal {
             }
         };
         let report = recovered.report.clone();
+        let meta = recovered.meta;
         let state = State::recovered(recovered);
         let shared = Arc::new(Shared {
             storage,
@@ -399,6 +531,7 @@ impl Wal {
             changed: Condvar::new(),
             batch_done: [Condvar::new(), Condvar::new()],
             work: Condvar::new(),
+            meta: Mutex::new(meta),
         });
         let sync_thread = if shared.options.sync_thread {
             let s = shared.clone();
@@ -413,25 +546,35 @@ impl Wal {
         } else {
             None
         };
-        Ok((Wal { shared, sync_thread }, report))
+        let wal = Wal { shared, sync_thread };
+        wal.finish_interrupted_purge()?;
+        Ok((wal, report))
     }
 
     /// Appends one entry and returns its LSN once it is durable.
+    ///
+    /// Fails with [`Error::EntryTruncated`] if a concurrent truncate or reset cut it first.
     pub fn append(&self, kind: Kind, payload: &[u8]) -> Result<Lsn> {
-        let mut st = lock_for_append(&self.shared)?;
+        let mut st = lock_for_append(&self.shared, payload.len() as u64)?;
         let lsn = st.next_lsn;
-        enqueue(&self.shared, &mut st, lsn, kind, payload)?;
+        enqueue(&self.shared, &mut st, NewEntry { lsn, term: Term(0), kind, payload })?;
         let epoch = st.truncations;
-        wait_durable(&self.shared, st, lsn, epoch)?;
+        wait_durable(&self.shared, st, lsn, epoch, true)?;
         Ok(lsn)
     }
 
     /// Appends one entry without waiting; the returned [`Durable`] resolves once it is
     /// durable. The sync thread (if started) leads the group commit.
     pub fn submit(&self, kind: Kind, payload: &[u8]) -> Result<Durable> {
-        let mut st = lock_for_append(&self.shared)?;
+        self.submit_with_term(Term(0), kind, payload)
+    }
+
+    /// [`Wal::submit`] with the entry's term (a Raft leader appending its own entry). The
+    /// entry is readable (see [`Wal::read_range`]) as soon as this returns.
+    pub fn submit_with_term(&self, term: Term, kind: Kind, payload: &[u8]) -> Result<Durable> {
+        let mut st = lock_for_append(&self.shared, payload.len() as u64)?;
         let lsn = st.next_lsn;
-        enqueue(&self.shared, &mut st, lsn, kind, payload)?;
+        enqueue(&self.shared, &mut st, NewEntry { lsn, term, kind, payload })?;
         if !st.syncing {
             self.shared.work.notify_one();
         }
@@ -442,25 +585,37 @@ impl Wal {
     /// Each must continue the log. All are checked first: on an error none is written.
     /// Nothing is synced: call [`Wal::sync`].
     pub fn write_at(&self, entries: &[(Lsn, Kind, &[u8])]) -> Result<()> {
-        let mut st = lock_for_append(&self.shared)?;
+        let entries: Vec<NewEntry<'_>> = entries
+            .iter()
+            .map(|(lsn, kind, payload)| NewEntry { lsn: *lsn, term: Term(0), kind: *kind, payload })
+            .collect();
+        let st = self.enqueue_all(&entries)?;
+        drop(st);
+        Ok(())
+    }
+
+    /// Checks and enqueues `entries` (none on an error); returns with the lock held.
+    pub(crate) fn enqueue_all(&self, entries: &[NewEntry<'_>]) -> Result<MutexGuard<'_, State>> {
+        let bytes = entries.iter().map(|e| e.payload.len() as u64).sum();
+        let mut st = lock_for_append(&self.shared, bytes)?;
         let max = entry_bytes_max(&self.shared.options);
         let mut expected = st.next_lsn;
-        for (lsn, _, payload) in entries {
-            if *lsn != expected {
-                return Err(Error::OutOfSequence { expected, found: *lsn });
+        for e in entries {
+            if e.lsn != expected {
+                return Err(Error::OutOfSequence { expected, found: e.lsn });
             }
-            if payload.len() > max {
-                return Err(Error::TooLarge { size: payload.len(), max });
+            if e.payload.len() > max {
+                return Err(Error::TooLarge { size: e.payload.len(), max });
             }
             if expected == Lsn::END {
                 return Err(Error::LsnExhausted(expected));
             }
             expected = expected.next();
         }
-        for (lsn, kind, payload) in entries {
-            enqueue(&self.shared, &mut st, *lsn, *kind, payload)?;
+        for e in entries {
+            enqueue(&self.shared, &mut st, *e)?;
         }
-        Ok(())
+        Ok(st)
     }
 
     /// Makes every entry appended so far durable; returns the last LSN appended before the
@@ -469,8 +624,13 @@ impl Wal {
         let st = self.shared.lock();
         let last = st.next_lsn.prev();
         let epoch = st.truncations;
-        wait_durable(&self.shared, st, last, epoch)?;
+        wait_durable(&self.shared, st, last, epoch, false)?;
         Ok(last)
+    }
+
+    /// Tells the sync thread there may be work.
+    pub(crate) fn wake_sync_thread(&self) {
+        self.shared.work.notify_one();
     }
 
     /// The log's positions now.
@@ -481,6 +641,8 @@ impl Wal {
             last_lsn: st.next_lsn.prev(),
             durable_lsn: st.durable_lsn,
             segments: st.segments.len(),
+            index_points: st.index.len(),
+            tail_bytes: st.tail.bytes(),
         }
     }
 
@@ -500,9 +662,10 @@ impl Wal {
     }
 
     /// Removes every entry after `last_kept`. Entries appended but not yet durable are made
-    /// durable first, then cut. Open readers fail with [`Error::Truncated`].
+    /// durable first, then cut; their durability handles and callbacks resolve with
+    /// [`Error::EntryTruncated`]. Open readers fail with [`Error::Truncated`].
     pub fn truncate_after(&self, last_kept: Lsn) -> Result<()> {
-        let (st, active) = take_exclusive(&self.shared, Exclusive::Rewrite)?;
+        let (st, active) = take_exclusive(&self.shared, Exclusive::Rewrite, Some(last_kept))?;
         let last = st.next_lsn.prev();
         if last_kept >= last {
             release_exclusive(&self.shared, st, active);
@@ -515,7 +678,17 @@ impl Wal {
         }
         let segments = st.segments.clone();
         drop(st);
-        let result = truncate_segments(self.shared.storage.as_ref(), &segments, last_kept);
+        let storage = self.shared.storage.as_ref();
+        let result = truncate_segments(storage, &segments, last_kept).and_then(|(mut kept, active)| {
+            let active = crate::recovery::upgrade_active(
+                storage,
+                self.shared.options.log_id,
+                active,
+                &mut kept,
+                last_kept.next(),
+            )?;
+            Ok((kept, active))
+        });
         let mut st = self.shared.lock();
         match result {
             Ok((kept, new_active)) => {
@@ -524,7 +697,8 @@ impl Wal {
                 st.durable_lsn = last_kept;
                 st.in_flight_lsn = last_kept;
                 st.planned_segment_bytes = new_active.write_offset;
-                st.truncations += 1;
+                st.planned_segment = new_active.first_lsn;
+                st.record_cut(last_kept);
                 release_exclusive(&self.shared, st, Some(new_active));
                 Ok(())
             }
@@ -538,13 +712,14 @@ impl Wal {
     pub fn purge_before(&self, lsn: Lsn) -> Result<Lsn> {
         // Exclusive, so a concurrent truncate or reset never resurrects purged segments.
         // Appends may still queue meanwhile: a purge changes no LSN.
-        let (mut st, active) = take_exclusive(&self.shared, Exclusive::KeepAppending)?;
+        let (mut st, active) = take_exclusive(&self.shared, Exclusive::KeepAppending, None)?;
         let mut doomed = Vec::new();
         while st.segments.len() > 1 && st.segments[1].first_lsn <= lsn {
             doomed.push(st.segments.remove(0));
         }
         st.first_lsn = st.segments[0].first_lsn;
         let first = st.first_lsn;
+        st.index.drop_segments_before(first);
         drop(st);
         let result = remove_segments(self.shared.storage.as_ref(), doomed.iter());
         let st = self.shared.lock();
@@ -558,10 +733,12 @@ impl Wal {
     }
 
     /// Discards the whole log; the next entry will have LSN `next_lsn` (after a snapshot
-    /// was installed up to `next_lsn - 1`). Open readers fail with [`Error::Truncated`].
+    /// was installed up to `next_lsn - 1`). Open readers fail with [`Error::Truncated`];
+    /// durability handles of entries at or after `next_lsn` resolve with
+    /// [`Error::EntryTruncated`].
     pub fn reset(&self, next_lsn: Lsn) -> Result<()> {
         assert!(next_lsn > Lsn::ZERO);
-        let (st, active) = take_exclusive(&self.shared, Exclusive::Rewrite)?;
+        let (st, active) = take_exclusive(&self.shared, Exclusive::Rewrite, Some(next_lsn.prev()))?;
         let segments = st.segments.clone();
         drop(st);
         drop(active);
@@ -569,13 +746,19 @@ impl Wal {
         let mut st = self.shared.lock();
         match result {
             Ok(new_active) => {
-                st.segments = vec![SegmentMeta { first_lsn: next_lsn, durable_end: new_active.write_offset }];
+                st.segments = vec![SegmentMeta {
+                    first_lsn: next_lsn,
+                    durable_end: new_active.write_offset,
+                    version: new_active.version,
+                }];
                 st.first_lsn = next_lsn;
                 st.next_lsn = next_lsn;
                 st.durable_lsn = next_lsn.prev();
                 st.in_flight_lsn = next_lsn.prev();
                 st.planned_segment_bytes = new_active.write_offset;
-                st.truncations += 1;
+                st.planned_segment = next_lsn;
+                st.index.clear();
+                st.record_cut(next_lsn.prev());
                 release_exclusive(&self.shared, st, Some(new_active));
                 Ok(())
             }
@@ -595,11 +778,12 @@ impl Wal {
             if st.failed.is_none() && !st.closed {
                 let last = st.next_lsn.prev();
                 let epoch = st.truncations;
-                wait_durable(&self.shared, st, last, epoch).map(|_| ())
+                wait_durable(&self.shared, st, last, epoch, false).map(|_| ())
             } else {
                 Ok(())
             }
         };
+        let result = result.and_then(|()| self.write_pending_meta());
         let (was_closed, active) = {
             let mut st = self.shared.lock();
             while st.syncing && st.failed.is_none() {
@@ -610,6 +794,9 @@ impl Wal {
             let active = if result.is_ok() && !was_closed && st.failed.is_none() { st.active.take() } else { None };
             wake_all(&self.shared, &mut st);
             self.shared.work.notify_all();
+            let orphans = std::mem::take(&mut st.notifies);
+            drop(st);
+            fire(orphans, |_| Error::Closed);
             (was_closed, active)
         };
         if let Some(t) = self.sync_thread.take() {
@@ -643,19 +830,43 @@ fn entry_bytes_max(options: &WalOptions) -> usize {
     options.entry_bytes_max.min(format::PAYLOAD_BYTES_MAX as usize)
 }
 
-/// Locks the state for an append, first waiting while a truncate or reset rewrites the log
-/// (an LSN taken meanwhile would not continue the log they leave).
-fn lock_for_append(shared: &Shared) -> Result<MutexGuard<'_, State>> {
+/// Locks the state for an append of `bytes` payload bytes, first waiting while a truncate
+/// or reset rewrites the log (an LSN taken meanwhile would not continue the log they leave),
+/// and while the in-memory tail has no room for them (leading a group commit if nobody is).
+fn lock_for_append(shared: &Shared, bytes: u64) -> Result<MutexGuard<'_, State>> {
     let mut st = shared.lock();
-    while st.exclusive {
+    loop {
         st.check_usable()?;
+        let full = !st.tail.is_empty() && st.tail.bytes() + bytes > shared.options.tail_bytes_max;
+        if !st.exclusive && !full {
+            return Ok(st);
+        }
+        if !st.exclusive && st.may_lead() && !st.pending.is_empty() {
+            st = lead_round(shared, st, false);
+            continue;
+        }
         st = shared.changed.wait(st).unwrap_or_else(|p| p.into_inner());
     }
-    Ok(st)
 }
 
-/// Encodes one entry into the pending buffer, rolling to a new segment when it is full.
-fn enqueue(shared: &Shared, st: &mut State, lsn: Lsn, kind: Kind, payload: &[u8]) -> Result<()> {
+/// One entry to write at an LSN the caller decided (a Raft follower, or a leader through
+/// [`Wal::write_entries`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewEntry<'a> {
+    /// Its LSN: the next one the log expects.
+    pub lsn: Lsn,
+    /// Its term.
+    pub term: Term,
+    /// The caller's tag.
+    pub kind: Kind,
+    /// The caller's bytes.
+    pub payload: &'a [u8],
+}
+
+/// Encodes one entry into the pending buffer, rolling to a new segment when it is full, and
+/// keeps a copy in the tail so it is readable at once.
+fn enqueue(shared: &Shared, st: &mut State, e: NewEntry<'_>) -> Result<()> {
+    let NewEntry { lsn, term, kind, payload } = e;
     st.check_usable()?;
     let max = entry_bytes_max(&shared.options);
     if payload.len() > max {
@@ -666,18 +877,23 @@ fn enqueue(shared: &Shared, st: &mut State, lsn: Lsn, kind: Kind, payload: &[u8]
     if lsn == Lsn::END {
         return Err(Error::LsnExhausted(lsn));
     }
-    let frame_len = format::frame_len(payload.len());
+    let frame_len = format::frame_len_v2(payload.len());
     let segment_has_frames = st.planned_segment_bytes > HEADER_BYTES as u64;
     if segment_has_frames && st.planned_segment_bytes + frame_len > shared.options.segment_bytes_max {
         st.pending.push(Chunk::Roll(lsn));
         st.planned_segment_bytes = HEADER_BYTES as u64;
+        st.planned_segment = lsn;
     }
     if !matches!(st.pending.last(), Some(Chunk::Frames(_))) {
         st.pending.push(Chunk::Frames(Vec::new()));
     }
+    let fields = FrameFields { lsn, term, synced_lsn: st.durable_lsn, kind };
     if let Some(Chunk::Frames(buf)) = st.pending.last_mut() {
-        format::encode_frame(buf, lsn, kind, payload);
+        format::encode_frame_v2(buf, fields, payload);
     }
+    let (segment, offset) = (st.planned_segment, st.planned_segment_bytes);
+    st.index.note(lsn, segment, offset);
+    st.tail.push(Entry { lsn, term, kind, payload: payload.to_vec() });
     st.planned_segment_bytes += frame_len;
     st.next_lsn = lsn.next();
     st.stats.entries_appended += 1;
@@ -685,12 +901,21 @@ fn enqueue(shared: &Shared, st: &mut State, lsn: Lsn, kind: Kind, payload: &[u8]
 }
 
 /// Waits until `lsn` is durable, leading group commits whenever nobody else is. `epoch` is
-/// the truncation count when `lsn` was appended: once it moves, `lsn` was made durable
-/// before the cut (truncate and reset sync everything pending first), so the wait is over
-/// even though the durable LSN may now be lower.
-fn wait_durable<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>, lsn: Lsn, epoch: u64) -> Result<()> {
+/// the truncation count when `lsn` was appended. With `strict` (a durability handle), an
+/// entry a truncate or reset cut fails with `EntryTruncated`; without (`sync`, close), a
+/// moved truncation count ends the wait (everything before the cut was synced first).
+fn wait_durable<'a>(
+    shared: &'a Shared,
+    mut st: MutexGuard<'a, State>,
+    lsn: Lsn,
+    epoch: u64,
+    strict: bool,
+) -> Result<()> {
     loop {
-        if st.durable_lsn >= lsn || st.truncations != epoch {
+        if strict && st.was_cut(lsn, epoch) {
+            return Err(Error::EntryTruncated { lsn });
+        }
+        if st.durable_lsn >= lsn || (!strict && st.truncations != epoch) {
             return Ok(());
         }
         if let Some(why) = &st.failed {
@@ -723,8 +948,9 @@ fn batch_condvar(shared: &Shared, batch: u64) -> &Condvar {
 /// are written, just before its fsync: waking dozens of threads first would let them take
 /// the CPU from the leader right when the disk is idle.
 fn lead_round<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>, keep_leading: bool) -> MutexGuard<'a, State> {
-    // A batch made durable whose blocked appenders are not woken yet.
+    // A batch made durable whose blocked appenders are not woken yet, and its callbacks.
     let mut unannounced: Option<u64> = None;
+    let mut ready: Vec<(Lsn, Waiting)> = Vec::new();
     loop {
         let Some(mut active) = st.active.take() else { break };
         st.syncing = true;
@@ -739,6 +965,10 @@ fn lead_round<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>, keep_leadin
         let mut announce = || {
             if let Some(done) = unannounced.take() {
                 batch_condvar(shared, done).notify_all();
+            }
+            // After the wake-ups: a callback may block on a thread those wake.
+            for (lsn, callback) in ready.drain(..) {
+                (callback.0)(Ok(lsn));
             }
         };
         let result = write_chunks(shared, &mut active, chunks, &mut rolled, &mut announce);
@@ -757,13 +987,17 @@ fn lead_round<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>, keep_leadin
             if let Some(last) = st.segments.last_mut() {
                 last.durable_end = sealed_len;
             }
-            st.segments.push(SegmentMeta { first_lsn, durable_end: HEADER_BYTES as u64 });
+            st.segments.push(SegmentMeta { first_lsn, durable_end: HEADER_BYTES as u64, version: FORMAT_VERSION });
         }
         if let Some(last) = st.segments.last_mut() {
             last.durable_end = active.write_offset;
         }
         st.active = Some(active);
         st.durable_lsn = target;
+        st.tail.release_through(target);
+        while st.notifies.front().is_some_and(|(lsn, _)| *lsn <= target) {
+            ready.extend(st.notifies.pop_front());
+        }
         st.stats.bytes_written += written.bytes;
         st.stats.syncs += written.syncs;
         wake_futures(&mut st);
@@ -779,6 +1013,14 @@ fn lead_round<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>, keep_leadin
     }
     if !st.pending.is_empty() {
         hand_off(shared, &st);
+    }
+    if !ready.is_empty() {
+        // Callbacks run outside the lock; every caller re-checks the state after a round.
+        drop(st);
+        for (lsn, callback) in ready {
+            (callback.0)(Ok(lsn));
+        }
+        st = shared.lock();
     }
     st
 }
@@ -860,17 +1102,35 @@ pub(crate) fn create_segment(
     file.sync_data().map_err(|e| Error::io(storage.path_of(&tmp), e))?;
     storage.rename(&tmp, &name).map_err(|e| Error::io(storage.path_of(&name), e))?;
     storage.sync_dir().map_err(|e| Error::io(storage.path_of(""), e))?;
-    Ok(ActiveSegment { first_lsn, file, write_offset: HEADER_BYTES as u64, prepared_end: HEADER_BYTES as u64 })
+    Ok(ActiveSegment {
+        first_lsn,
+        file,
+        write_offset: HEADER_BYTES as u64,
+        prepared_end: HEADER_BYTES as u64,
+        version: FORMAT_VERSION,
+    })
 }
 
-/// Marks the log failed, wakes everyone, and returns the error for the caller.
-fn poison(shared: &Shared, mut st: MutexGuard<'_, State>, e: Error) -> Error {
+/// Marks the log failed, wakes everyone, fails every callback, and returns the error for
+/// the caller.
+pub(crate) fn poison(shared: &Shared, mut st: MutexGuard<'_, State>, e: Error) -> Error {
     let why = e.to_string();
-    st.failed = Some(why);
+    st.failed = Some(why.clone());
     st.syncing = false;
     st.exclusive = false;
+    st.cutting = None;
     wake_all(shared, &mut st);
+    let orphans = std::mem::take(&mut st.notifies);
+    drop(st);
+    fire(orphans, |_| Error::Poisoned(why.clone()));
     e
+}
+
+/// Calls each callback with the error `why` makes for its LSN.
+pub(crate) fn fire(callbacks: impl IntoIterator<Item = (Lsn, Waiting)>, why: impl Fn(Lsn) -> Error) {
+    for (lsn, callback) in callbacks {
+        (callback.0)(Err(why(lsn)));
+    }
 }
 
 /// Wakes every future whose entry is durable (all of them if the log failed or closed, and
@@ -879,9 +1139,10 @@ fn wake_futures(st: &mut State) {
     let durable = st.durable_lsn;
     let truncations = st.truncations;
     let everyone = st.failed.is_some() || st.closed;
+    let cutting = st.cutting;
     let waiters = std::mem::take(&mut st.waiters);
     for (lsn, epoch, waker) in waiters {
-        if everyone || lsn <= durable || epoch != truncations {
+        if everyone || lsn <= durable || epoch != truncations || cutting.is_some_and(|keep| lsn > keep) {
             waker.wake();
         } else {
             st.waiters.push((lsn, epoch, waker));
@@ -910,7 +1171,14 @@ enum Exclusive {
 
 /// Waits until no leader is working, then claims exclusive use of the segments. For a
 /// rewrite, appenders are stopped first and everything they queued is written and synced.
-fn take_exclusive(shared: &Shared, kind: Exclusive) -> Result<(MutexGuard<'_, State>, Option<ActiveSegment>)> {
+/// `cut` is the last LSN a rewrite keeps: callbacks of later entries fail with
+/// `EntryTruncated` before that flush (so it cannot report them durable), and futures see
+/// the cut in progress.
+fn take_exclusive(
+    shared: &Shared,
+    kind: Exclusive,
+    cut: Option<Lsn>,
+) -> Result<(MutexGuard<'_, State>, Option<ActiveSegment>)> {
     let mut st = shared.lock();
     st.exclusive_wanted += 1;
     // Set once this thread holds `exclusive` (a rewrite): from then on no new LSN is taken,
@@ -932,7 +1200,22 @@ fn take_exclusive(shared: &Shared, kind: Exclusive) -> Result<(MutexGuard<'_, St
         }
         if kind == Exclusive::Rewrite {
             st.exclusive = true;
-            claimed = true;
+            if !claimed {
+                claimed = true;
+                // Only a cut that will happen dooms anything (an out-of-range one is refused).
+                if let Some(keep) = cut.filter(|keep| *keep >= st.first_lsn.prev() && *keep < st.next_lsn.prev()) {
+                    st.cutting = Some(keep);
+                    let mut doomed = Vec::new();
+                    while st.notifies.back().is_some_and(|(lsn, _)| *lsn > keep) {
+                        doomed.extend(st.notifies.pop_back());
+                    }
+                    wake_futures(&mut st);
+                    drop(st);
+                    fire(doomed, |lsn| Error::EntryTruncated { lsn });
+                    st = shared.lock();
+                    continue;
+                }
+            }
             if !st.pending.is_empty() && st.active.is_some() {
                 st = lead_round(shared, st, false);
                 continue;
@@ -950,6 +1233,7 @@ fn release_exclusive(shared: &Shared, mut st: MutexGuard<'_, State>, active: Opt
     st.active = active;
     st.syncing = false;
     st.exclusive = false;
+    st.cutting = None;
     wake_all(shared, &mut st);
     if !st.pending.is_empty() {
         hand_off(shared, &st);
@@ -1003,7 +1287,14 @@ fn truncate_segments(
     if let Some(last) = kept.last_mut() {
         last.durable_end = cut_offset;
     }
-    Ok((kept, ActiveSegment { first_lsn: target.first_lsn, file, write_offset: cut_offset, prepared_end: cut_offset }))
+    let active = ActiveSegment {
+        first_lsn: target.first_lsn,
+        file,
+        write_offset: cut_offset,
+        prepared_end: cut_offset,
+        version: target.version,
+    };
+    Ok((kept, active))
 }
 
 /// Replaces all segments by one empty BASE segment starting at `next_lsn`.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::format::{self, FRAME_HEADER_BYTES, HEADER_BYTES};
+use crate::format;
 use crate::log::Shared;
 use crate::segment::{self, ChunkReader, Step};
 use crate::storage::StorageFile;
@@ -33,6 +33,8 @@ pub struct WalReader {
 struct OpenSegment {
     /// The segment's first LSN.
     first_lsn: Lsn,
+    /// Its format version.
+    version: u16,
     /// The file.
     file: Box<dyn StorageFile>,
     /// Offset of the frame holding `next_lsn`.
@@ -71,14 +73,16 @@ impl WalReader {
             Some(cur) => cur.first_lsn != meta.first_lsn,
         };
         if reopen {
-            self.current = Some(self.open_segment(meta.first_lsn, meta.durable_end)?);
+            // Start at the index point nearest before the LSN, not at the header.
+            let start = view.point.filter(|p| p.lsn <= self.next_lsn).map_or(format::HEADER_BYTES as u64, |p| p.offset);
+            self.current = Some(self.open_segment(&meta, start)?);
         }
         let storage = self.shared.storage.clone();
         let Some(cur) = self.current.as_mut() else { return Ok(None) };
         cur.chunks.extend_end(meta.durable_end);
         let name = format::segment_file_name(cur.first_lsn);
         loop {
-            let step = segment::frame_at(cur.file.as_ref(), &mut cur.chunks, cur.offset, None)
+            let step = segment::frame_at(cur.file.as_ref(), &mut cur.chunks, cur.offset, None, cur.version)
                 .map_err(|e| Error::io(storage.path_of(&name), e))?;
             let header = match step {
                 Step::Frame(h) => h,
@@ -97,7 +101,7 @@ impl WalReader {
                     })
                 }
             };
-            let payload_at = cur.offset + FRAME_HEADER_BYTES as u64;
+            let payload_at = cur.offset + header.header_len();
             cur.offset += header.frame_len();
             if header.lsn < self.next_lsn {
                 continue; // Skipping forward to the start LSN.
@@ -105,7 +109,7 @@ impl WalReader {
             if header.lsn != self.next_lsn {
                 return Err(Error::Corrupt {
                     segment: storage.path_of(&name),
-                    offset: payload_at - FRAME_HEADER_BYTES as u64,
+                    offset: payload_at - header.header_len(),
                     reason: format!("frame has LSN {}, expected {}", header.lsn, self.next_lsn),
                 });
             }
@@ -116,18 +120,19 @@ impl WalReader {
                 .map(<[u8]>::to_vec)
                 .unwrap_or_default();
             self.next_lsn = header.lsn.next();
-            return Ok(Some(Entry { lsn: header.lsn, kind: header.kind, payload }));
+            return Ok(Some(Entry { lsn: header.lsn, term: header.term, kind: header.kind, payload }));
         }
     }
 
-    fn open_segment(&self, first_lsn: Lsn, durable_end: u64) -> Result<OpenSegment> {
+    fn open_segment(&self, meta: &crate::log::SegmentMeta, start: u64) -> Result<OpenSegment> {
+        let (first_lsn, durable_end, version) = (meta.first_lsn, meta.durable_end, meta.version);
         let name = format::segment_file_name(first_lsn);
         let file = match self.shared.storage.open_read(&name) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::Compacted(self.next_lsn)),
             Err(e) => return Err(Error::io(self.shared.storage.path_of(&name), e)),
         };
-        Ok(OpenSegment { first_lsn, file, offset: HEADER_BYTES as u64, chunks: ChunkReader::new(durable_end) })
+        Ok(OpenSegment { first_lsn, version, file, offset: start, chunks: ChunkReader::new(durable_end) })
     }
 }
 

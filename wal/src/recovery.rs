@@ -1,18 +1,34 @@
-//! Opening a log: check every segment, remove leftovers of interrupted operations, cut the
-//! torn tail of the open segment.
+//! Opening a log: check every segment and the meta file, remove leftovers of interrupted
+//! operations, cut the torn tail of the open segment, and refuse damage that is not one.
 //!
 //! Nothing is changed on disk until every segment header has been read and found to belong
-//! to this log and every sealed segment has been checked, so a foreign, misnamed or damaged
-//! segment, or a gap, stops the open with the directory as it was (stray temp files too).
-//! Sealed segments are checked frame by frame (their corruption is an error, never cut);
-//! only the open segment's tail, which a crash can tear, is cut, and what was cut is
-//! reported.
+//! to this log, every sealed segment has been checked, the meta file has been read, and the
+//! open segment's end has been judged. So a foreign, misnamed or damaged segment, a gap, a
+//! bad meta file, or damage in the open segment stops the open with the directory as it was
+//! (stray temp files too).
+//!
+//! # Torn tail or damage
+//! A crash can only tear what was never synced: the frames of the last group-commit batch
+//! (or batches) being written. Each version-2 frame records the LSN that was durable when it
+//! was encoded, and a batch is written only after the batch before it was synced. So when
+//! the open segment's scan stops at an invalid frame for LSN `e`, recovery searches the rest
+//! of the file for a valid frame whose synced LSN is at or past `e`; finding one proves `e`
+//! was durable, so this is damage, and open refuses with [`Error::Corrupt`] naming the
+//! segment, the offset of the invalid frame and the proving frame, cutting nothing. The meta
+//! file's committed position is a second proof (it is written only after what it names was
+//! synced). Without a proof, the bytes from `e` on are a torn tail and are cut, as before.
+//! The limit: damage to the last batch when nothing was written after it, and the meta file
+//! does not name it committed, cannot be told from a torn write and is cut.
+//!
+//! Zeros from the last valid frame to the end of the file are preallocated space, kept.
 
 use crate::error::{Error, Result};
-use crate::format::{self, SegmentHeader, FLAG_BASE, HEADER_BYTES, TEMP_SUFFIX};
+use crate::format::{self, VersionedHeader, FLAG_BASE, FORMAT_VERSION, HEADER_BYTES, TEMP_SUFFIX};
+use crate::index::FrameIndex;
 use crate::log::{create_segment, ActiveSegment, SegmentMeta, WalOptions};
+use crate::meta::{self, Meta};
 use crate::segment;
-use crate::storage::Storage;
+use crate::storage::{Storage, StorageFile};
 use crate::{LogId, Lsn};
 
 /// What opening the log found and repaired.
@@ -54,22 +70,43 @@ pub(crate) struct Recovered {
     pub segments: Vec<SegmentMeta>,
     /// The LSN the next entry gets.
     pub next_lsn: Lsn,
-    /// The open segment, positioned after its last valid frame.
+    /// The open segment, positioned after its last valid frame, in the current format.
     pub active: ActiveSegment,
+    /// Frame offsets of every segment.
+    pub index: FrameIndex,
+    /// The meta file (default if there is none).
+    pub meta: Meta,
     /// What was found.
     pub report: RecoveryReport,
 }
 
-/// Opens the segments in `storage`: checks headers, removes leftovers, checks sealed
-/// segments, cuts the torn tail of the open one.
+/// What recovery decided about the open segment before changing anything.
+struct OpenPlan {
+    /// The open file.
+    file: Box<dyn StorageFile>,
+    /// Offset past the last valid frame.
+    valid_end: u64,
+    /// The file's length once the plan is carried out.
+    prepared_end: u64,
+    /// The LSN after the last valid frame.
+    next_lsn: Lsn,
+    /// The torn tail to cut.
+    torn: Option<TornTail>,
+}
+
+/// Opens the segments in `storage`: checks headers, the meta file and sealed segments,
+/// judges the open segment's end, then removes leftovers and cuts a torn tail.
 pub(crate) fn recover(storage: &dyn Storage, options: &WalOptions) -> Result<Recovered> {
     let mut report = RecoveryReport::default();
     let dir_err = |e| Error::io(storage.path_of(""), e);
     let mut firsts = Vec::new();
     let mut temps = Vec::new();
+    let mut meta_temp = false;
     for name in storage.list().map_err(dir_err)? {
         if name.ends_with(TEMP_SUFFIX) {
             temps.push(name);
+        } else if name == meta::META_TEMP_FILE_NAME {
+            meta_temp = true;
         } else if let Some(lsn) = format::parse_segment_file_name(&name) {
             firsts.push(lsn);
         }
@@ -77,60 +114,83 @@ pub(crate) fn recover(storage: &dyn Storage, options: &WalOptions) -> Result<Rec
     firsts.sort();
     temps.sort();
 
-    // Check everything first: any bad or foreign header, damaged sealed segment or gap
-    // stops the open before a byte is changed.
+    // Check everything first: any bad or foreign header, damaged sealed segment, gap, bad
+    // meta file or damage in the open segment stops the open before a byte is changed.
+    let meta = meta::read_meta(storage, options.log_id)?;
     let mut headers = Vec::new();
     for first in &firsts {
         headers.push(check_header(storage, options.log_id, *first)?);
     }
-    let base = headers.iter().rposition(|h| h.flags & FLAG_BASE != 0).unwrap_or(0);
-    let obsolete: Vec<SegmentHeader> = headers.drain(..base).collect();
+    let base = headers.iter().rposition(|h| h.header.flags & FLAG_BASE != 0).unwrap_or(0);
+    let obsolete: Vec<VersionedHeader> = headers.drain(..base).collect();
+    let mut index = FrameIndex::default();
     let mut segments = Vec::new();
     for pair in headers.windows(2) {
-        segments.push(check_sealed(storage, pair[0].first_lsn, pair[1].first_lsn)?);
+        segments.push(check_sealed(storage, &pair[0], pair[1].header.first_lsn, &mut index)?);
     }
+    let committed = meta.committed.map_or(Lsn::ZERO, |c| c.lsn);
+    let plan = match headers.last() {
+        Some(open) => Some((*open, plan_open(storage, open, committed, &mut index)?)),
+        None => None,
+    };
 
-    // Then finish what a crash interrupted: half-created segments, an interrupted reset.
+    // Then finish what a crash interrupted: half-created files, an interrupted reset.
     for name in temps {
         storage.remove(&name).map_err(|e| Error::io(storage.path_of(&name), e))?;
         report.removed_temp_files.push(name);
     }
+    if meta_temp {
+        let name = meta::META_TEMP_FILE_NAME;
+        storage.remove(name).map_err(|e| Error::io(storage.path_of(name), e))?;
+        report.removed_temp_files.push(name.to_string());
+    }
     for h in obsolete {
-        let name = format::segment_file_name(h.first_lsn);
+        let name = format::segment_file_name(h.header.first_lsn);
         storage.remove(&name).map_err(|e| Error::io(storage.path_of(&name), e))?;
         report.removed_obsolete_segments.push(name);
     }
     if !report.removed_temp_files.is_empty() || !report.removed_obsolete_segments.is_empty() {
         storage.sync_dir().map_err(dir_err)?;
     }
-    let Some(open) = headers.last() else {
+    let Some((open, plan)) = plan else {
         let active = create_segment(storage, options.log_id, options.first_lsn, FLAG_BASE)?;
         report.created = true;
-        let segments = vec![SegmentMeta { first_lsn: options.first_lsn, durable_end: HEADER_BYTES as u64 }];
-        return Ok(finish(segments, options.first_lsn, active, report));
+        let first = options.first_lsn;
+        let segments =
+            vec![SegmentMeta { first_lsn: first, durable_end: HEADER_BYTES as u64, version: FORMAT_VERSION }];
+        return Ok(finish(segments, first, active, index, meta, report));
     };
-    let open_first = open.first_lsn;
-    let (active, next_lsn, torn) = recover_open(storage, open_first)?;
-    report.torn_tail = torn;
-    segments.push(SegmentMeta { first_lsn: open_first, durable_end: active.write_offset });
-    Ok(finish(segments, next_lsn, active, report))
+    let open_first = open.header.first_lsn;
+    let next_lsn = plan.next_lsn;
+    let active = carry_out(storage, open, plan, &mut report)?;
+    segments.push(SegmentMeta { first_lsn: open_first, durable_end: active.write_offset, version: open.version });
+    let active = upgrade_active(storage, options.log_id, active, &mut segments, next_lsn)?;
+    Ok(finish(segments, next_lsn, active, index, meta, report))
 }
 
-fn finish(segments: Vec<SegmentMeta>, next_lsn: Lsn, active: ActiveSegment, mut report: RecoveryReport) -> Recovered {
+fn finish(
+    segments: Vec<SegmentMeta>,
+    next_lsn: Lsn,
+    active: ActiveSegment,
+    index: FrameIndex,
+    meta: Meta,
+    mut report: RecoveryReport,
+) -> Recovered {
     report.segments = segments.len();
     report.first_lsn = segments[0].first_lsn;
     report.last_lsn = next_lsn.prev();
-    Recovered { segments, next_lsn, active, report }
+    Recovered { segments, next_lsn, active, index, meta, report }
 }
 
 /// Reads a segment's header and checks it belongs here and matches its name.
-fn check_header(storage: &dyn Storage, log_id: LogId, first: Lsn) -> Result<SegmentHeader> {
+fn check_header(storage: &dyn Storage, log_id: LogId, first: Lsn) -> Result<VersionedHeader> {
     let name = format::segment_file_name(first);
     let path = storage.path_of(&name);
     let file = storage.open_read(&name).map_err(|e| Error::io(path.clone(), e))?;
-    let header = segment::read_header(file.as_ref())
+    let versioned = segment::read_versioned_header(file.as_ref())
         .map_err(|e| Error::io(path.clone(), e))?
         .map_err(|p| Error::BadHeader { segment: path.clone(), reason: p.to_string() })?;
+    let header = versioned.header;
     if header.log_id != log_id {
         return Err(Error::ForeignSegment { segment: path, found: header.log_id, expected: log_id });
     }
@@ -140,16 +200,26 @@ fn check_header(storage: &dyn Storage, log_id: LogId, first: Lsn) -> Result<Segm
             reason: format!("header says first LSN {}, the file name says {first}", header.first_lsn),
         });
     }
-    Ok(header)
+    Ok(versioned)
 }
 
-/// Checks every frame of a sealed segment, and that the next segment continues it.
-fn check_sealed(storage: &dyn Storage, first: Lsn, next_first: Lsn) -> Result<SegmentMeta> {
+/// Checks every frame of a sealed segment, and that the next segment continues it; notes
+/// its frames in the index.
+fn check_sealed(
+    storage: &dyn Storage,
+    h: &VersionedHeader,
+    next_first: Lsn,
+    index: &mut FrameIndex,
+) -> Result<SegmentMeta> {
+    let first = h.header.first_lsn;
     let name = format::segment_file_name(first);
     let path = storage.path_of(&name);
     let file = storage.open_read(&name).map_err(|e| Error::io(path.clone(), e))?;
     let len = file.len().map_err(|e| Error::io(path.clone(), e))?;
-    let summary = segment::scan(file.as_ref(), first, len, |_, _, _| {}).map_err(|e| Error::io(path.clone(), e))?;
+    let summary = segment::scan_from(file.as_ref(), h.version, HEADER_BYTES as u64, first, len, |offset, f, _| {
+        index.note(f.lsn, first, offset)
+    })
+    .map_err(|e| Error::io(path.clone(), e))?;
     if let Some((offset, problem)) = summary.problem {
         return Err(Error::Corrupt { segment: path, offset, reason: problem.to_string() });
     }
@@ -162,35 +232,118 @@ fn check_sealed(storage: &dyn Storage, first: Lsn, next_first: Lsn) -> Result<Se
             found: next_first,
         });
     }
-    Ok(SegmentMeta { first_lsn: first, durable_end: len })
+    Ok(SegmentMeta { first_lsn: first, durable_end: len, version: h.version })
 }
 
-/// Scans the open segment, cuts it after its last valid frame, and syncs it (what a crashed
-/// process left in the page cache is made durable before anyone relies on it).
-///
-/// Zeros from the last valid frame to the end of the file are preallocated space (see
-/// `WalOptions::preallocate_bytes`), not a torn tail: they are kept, and not reported.
-/// Anything else after the last valid frame is cut, so no stale frame can ever follow new
-/// ones.
-fn recover_open(storage: &dyn Storage, first: Lsn) -> Result<(ActiveSegment, Lsn, Option<TornTail>)> {
+/// Scans the open segment and judges what follows its last valid frame: preallocated zeros
+/// (kept), a torn tail (to cut), or damage (an error: see the module docs). Changes nothing.
+fn plan_open(storage: &dyn Storage, h: &VersionedHeader, committed: Lsn, index: &mut FrameIndex) -> Result<OpenPlan> {
+    let first = h.header.first_lsn;
     let name = format::segment_file_name(first);
     let path = storage.path_of(&name);
     let file = storage.open(&name).map_err(|e| Error::io(path.clone(), e))?;
     let len = file.len().map_err(|e| Error::io(path.clone(), e))?;
-    let summary = segment::scan(file.as_ref(), first, len, |_, _, _| {}).map_err(|e| Error::io(path.clone(), e))?;
-    let mut torn = None;
-    let mut prepared_end = summary.valid_end;
-    if let Some((offset, problem)) = summary.problem {
-        let zeros = segment::is_zeroed(file.as_ref(), offset, len).map_err(|e| Error::io(path.clone(), e))?;
-        if zeros {
-            prepared_end = len;
-        } else {
-            torn =
-                Some(TornTail { segment: name.clone(), offset, bytes_cut: len - offset, reason: problem.to_string() });
-            file.set_len(offset).map_err(|e| Error::io(path.clone(), e))?;
+    let summary = segment::scan_from(file.as_ref(), h.version, HEADER_BYTES as u64, first, len, |offset, f, _| {
+        index.note(f.lsn, first, offset)
+    })
+    .map_err(|e| Error::io(path.clone(), e))?;
+    let next_lsn = summary.last_lsn.map_or(first, Lsn::next);
+    let mut plan =
+        OpenPlan { file, valid_end: summary.valid_end, prepared_end: summary.valid_end, next_lsn, torn: None };
+    let Some((offset, problem)) = summary.problem else { return Ok(plan) };
+    let io = |e| Error::io(path.clone(), e);
+    if segment::is_zeroed(plan.file.as_ref(), offset, len).map_err(io)? {
+        plan.prepared_end = len;
+        return Ok(plan);
+    }
+    if h.version == FORMAT_VERSION {
+        if let Some((at, proof)) =
+            segment::find_sync_proof(plan.file.as_ref(), offset + 1, len, next_lsn).map_err(io)?
+        {
+            return Err(Error::Corrupt {
+                segment: path,
+                offset,
+                reason: format!(
+                    "frame for LSN {next_lsn}: {problem}; but the valid frame at byte offset {at} (LSN {}) was written \
+                     after every entry up to LSN {} had been synced, so this frame was durable: this is damage, not a \
+                     torn write, and nothing was cut",
+                    proof.lsn, proof.synced_lsn
+                ),
+            });
         }
     }
-    file.sync_data().map_err(|e| Error::io(path.clone(), e))?;
-    let next_lsn = summary.last_lsn.map_or(first, Lsn::next);
-    Ok((ActiveSegment { first_lsn: first, file, write_offset: summary.valid_end, prepared_end }, next_lsn, torn))
+    if committed >= next_lsn {
+        return Err(Error::Corrupt {
+            segment: path,
+            offset,
+            reason: format!(
+                "frame for LSN {next_lsn}: {problem}; but the meta file records LSN {committed} as committed, so this \
+                 frame was durable: this is damage, not a torn write, and nothing was cut"
+            ),
+        });
+    }
+    plan.torn = Some(TornTail { segment: name, offset, bytes_cut: len - offset, reason: problem.to_string() });
+    Ok(plan)
+}
+
+/// Cuts the torn tail the plan found and syncs the open segment (what a crashed process left
+/// in the page cache is made durable before anyone relies on it).
+fn carry_out(
+    storage: &dyn Storage,
+    open: VersionedHeader,
+    plan: OpenPlan,
+    report: &mut RecoveryReport,
+) -> Result<ActiveSegment> {
+    let path = storage.path_of(&format::segment_file_name(open.header.first_lsn));
+    if let Some(torn) = &plan.torn {
+        plan.file.set_len(torn.offset).map_err(|e| Error::io(path.clone(), e))?;
+    }
+    plan.file.sync_data().map_err(|e| Error::io(path.clone(), e))?;
+    report.torn_tail = plan.torn;
+    Ok(ActiveSegment {
+        first_lsn: open.header.first_lsn,
+        file: plan.file,
+        write_offset: plan.valid_end,
+        prepared_end: plan.prepared_end,
+        version: open.version,
+    })
+}
+
+/// Makes sure the log appends to a current-format segment. A version-1 active segment
+/// (written by an older build, or left active by a truncate) with frames is sealed like a
+/// roll (zeros cut, synced) and a new segment starts at `next_lsn`; an empty one is replaced
+/// by an empty current-format segment of the same name and flags (temp file, sync, rename
+/// over it, directory sync: a crash leaves one or the other).
+pub(crate) fn upgrade_active(
+    storage: &dyn Storage,
+    log_id: LogId,
+    mut active: ActiveSegment,
+    segments: &mut Vec<SegmentMeta>,
+    next_lsn: Lsn,
+) -> Result<ActiveSegment> {
+    if active.version == FORMAT_VERSION {
+        return Ok(active);
+    }
+    let name = format::segment_file_name(active.first_lsn);
+    let io = |e| Error::io(storage.path_of(&name), e);
+    if active.write_offset > HEADER_BYTES as u64 {
+        active.trim().map_err(io)?;
+        active.file.sync_data().map_err(io)?;
+        if let Some(last) = segments.last_mut() {
+            last.durable_end = active.write_offset;
+        }
+        let new = create_segment(storage, log_id, next_lsn, 0)?;
+        segments.push(SegmentMeta { first_lsn: next_lsn, durable_end: HEADER_BYTES as u64, version: FORMAT_VERSION });
+        return Ok(new);
+    }
+    let header = segment::read_header(active.file.as_ref())
+        .map_err(io)?
+        .map_err(|p| Error::BadHeader { segment: storage.path_of(&name), reason: p.to_string() })?;
+    let first = active.first_lsn;
+    drop(active);
+    let new = create_segment(storage, log_id, first, header.flags)?;
+    if let Some(last) = segments.last_mut() {
+        last.version = FORMAT_VERSION;
+    }
+    Ok(new)
 }

@@ -3,7 +3,9 @@
 
 use std::io;
 
-use crate::format::{FrameHeader, HeaderProblem, SegmentHeader, FRAME_HEADER_BYTES, HEADER_BYTES, PAYLOAD_BYTES_MAX};
+use crate::format::{
+    self, FrameHeader, HeaderProblem, SegmentHeader, VersionedHeader, FORMAT_VERSION, HEADER_BYTES, PAYLOAD_BYTES_MAX,
+};
 use crate::storage::StorageFile;
 use crate::Lsn;
 
@@ -94,7 +96,7 @@ pub enum FrameProblem {
 impl std::fmt::Display for FrameProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            FrameProblem::ShortHeader(n) => write!(f, "only {n} bytes left, a frame header needs {FRAME_HEADER_BYTES}"),
+            FrameProblem::ShortHeader(n) => write!(f, "only {n} bytes left, too few for a frame header"),
             FrameProblem::Zeroed => write!(f, "zeroed bytes where a frame header should be"),
             FrameProblem::TooLong(n) => {
                 write!(f, "frame declares a payload of {n} bytes, over the maximum of {PAYLOAD_BYTES_MAX}")
@@ -112,7 +114,7 @@ impl std::fmt::Display for FrameProblem {
 /// What is at an offset of a segment.
 #[derive(Debug)]
 pub enum Step {
-    /// A valid frame; its payload is at `offset + FRAME_HEADER_BYTES`.
+    /// A valid frame; its payload is at `offset + header.header_len()`.
     Frame(FrameHeader),
     /// The clean end of the readable bytes.
     End,
@@ -120,33 +122,34 @@ pub enum Step {
     Problem(FrameProblem),
 }
 
-/// Decodes the frame at `offset`, expecting LSN `expected` (or any LSN if `None`).
+/// Decodes the frame at `offset` of a segment in format `version`, expecting LSN `expected`
+/// (or any LSN if `None`).
 pub fn frame_at(
     file: &dyn StorageFile,
     reader: &mut ChunkReader,
     offset: u64,
     expected: Option<Lsn>,
+    version: u16,
 ) -> io::Result<Step> {
     let left = reader.end().saturating_sub(offset);
     if left == 0 {
         return Ok(Step::End);
     }
-    let Some(head) = reader.get(file, offset, FRAME_HEADER_BYTES)? else {
+    let head_len = format::frame_header_bytes(version);
+    let Some(head) = reader.get(file, offset, head_len)? else {
         return Ok(Step::Problem(FrameProblem::ShortHeader(left)));
     };
-    let mut head_bytes = [0u8; FRAME_HEADER_BYTES];
-    head_bytes.copy_from_slice(head);
-    if FrameHeader::is_zeroed(&head_bytes) {
+    if FrameHeader::is_zeroed(head) {
         return Ok(Step::Problem(FrameProblem::Zeroed));
     }
-    let header = FrameHeader::decode(&head_bytes);
+    let header = FrameHeader::decode_version(head, version);
     if header.payload_len > PAYLOAD_BYTES_MAX {
         return Ok(Step::Problem(FrameProblem::TooLong(header.payload_len)));
     }
     if header.frame_len() > left {
         return Ok(Step::Problem(FrameProblem::ShortPayload { need: header.frame_len(), have: left }));
     }
-    let Some(payload) = reader.get(file, offset + FRAME_HEADER_BYTES as u64, header.payload_len as usize)? else {
+    let Some(payload) = reader.get(file, offset + header.header_len(), header.payload_len as usize)? else {
         return Ok(Step::Problem(FrameProblem::ShortPayload { need: header.frame_len(), have: left }));
     };
     if !header.matches(payload) {
@@ -165,11 +168,16 @@ pub fn frame_at(
 
 /// Reads and checks the header of a segment file.
 pub fn read_header(file: &dyn StorageFile) -> io::Result<Result<SegmentHeader, HeaderProblem>> {
+    Ok(read_versioned_header(file)?.map(|v| v.header))
+}
+
+/// Reads and checks the header of a segment file, keeping its format version.
+pub fn read_versioned_header(file: &dyn StorageFile) -> io::Result<Result<VersionedHeader, HeaderProblem>> {
     let len = file.len()?;
     let n = (len.min(HEADER_BYTES as u64)) as usize;
     let mut bytes = vec![0u8; n];
     file.read_exact_at(&mut bytes, 0)?;
-    Ok(SegmentHeader::decode(&bytes))
+    Ok(SegmentHeader::decode_versioned(&bytes))
 }
 
 /// The summary of one pass over a segment's frames.
@@ -186,27 +194,40 @@ pub struct ScanSummary {
 }
 
 /// Walks every frame of a segment from its header to `end`, calling `visit` with each valid
-/// frame's offset, header and payload; stops at the first invalid frame.
+/// frame's offset, header and payload; stops at the first invalid frame. The frame layout
+/// comes from the segment's header (the current version if the header cannot be read: the
+/// caller checks headers separately).
 pub fn scan(
     file: &dyn StorageFile,
     first_lsn: Lsn,
     end: u64,
+    visit: impl FnMut(u64, &FrameHeader, &[u8]),
+) -> io::Result<ScanSummary> {
+    let version = read_versioned_header(file)?.map_or(FORMAT_VERSION, |v| v.version);
+    scan_from(file, version, HEADER_BYTES as u64, first_lsn, end, visit)
+}
+
+/// Walks the frames of a segment in format `version` from `offset` (where the frame with LSN
+/// `expected` starts) to `end`, as [`scan`] does.
+pub fn scan_from(
+    file: &dyn StorageFile,
+    version: u16,
+    mut offset: u64,
+    mut expected: Lsn,
+    end: u64,
     mut visit: impl FnMut(u64, &FrameHeader, &[u8]),
 ) -> io::Result<ScanSummary> {
     let mut reader = ChunkReader::new(end);
-    let mut offset = HEADER_BYTES as u64;
     let mut summary = ScanSummary { entries: 0, last_lsn: None, valid_end: offset, problem: None };
-    let mut expected = first_lsn;
     loop {
-        match frame_at(file, &mut reader, offset, Some(expected))? {
+        match frame_at(file, &mut reader, offset, Some(expected), version)? {
             Step::End => return Ok(summary),
             Step::Problem(p) => {
                 summary.problem = Some((offset, p));
                 return Ok(summary);
             }
             Step::Frame(h) => {
-                let payload =
-                    reader.get(file, offset + FRAME_HEADER_BYTES as u64, h.payload_len as usize)?.unwrap_or(&[]);
+                let payload = reader.get(file, offset + h.header_len(), h.payload_len as usize)?.unwrap_or(&[]);
                 visit(offset, &h, payload);
                 offset += h.frame_len();
                 summary.entries += 1;
@@ -231,4 +252,39 @@ pub fn is_zeroed(file: &dyn StorageFile, from: u64, to: u64) -> io::Result<bool>
         at += n as u64;
     }
     Ok(true)
+}
+
+/// Looks in `from..end` of a version-2 segment for a valid frame that proves the entry at
+/// LSN `lsn` had been made durable: one with a later LSN whose synced LSN is at or past
+/// `lsn` (it was encoded after `lsn` was fsynced). Every byte offset is tried, because the
+/// damaged frame's length cannot be trusted; cheap checks on the LSN fields come before the
+/// CRC, so garbage costs little. Returns the offset and header of the first such frame.
+pub fn find_sync_proof(
+    file: &dyn StorageFile,
+    from: u64,
+    end: u64,
+    lsn: Lsn,
+) -> io::Result<Option<(u64, FrameHeader)>> {
+    let head_len = format::FRAME_HEADER_BYTES_V2;
+    let mut reader = ChunkReader::new(end);
+    // Every frame is at least a header long, so LSNs past this cannot fit in the range.
+    let lsn_reach = end.saturating_sub(from) / head_len as u64 + 1;
+    let mut at = from;
+    while at + head_len as u64 <= end {
+        let Some(head) = reader.get(file, at, head_len)? else { break };
+        let h = FrameHeader::decode_version(head, FORMAT_VERSION);
+        let plausible = h.lsn > lsn
+            && h.lsn.0 - lsn.0 <= lsn_reach
+            && h.synced_lsn >= lsn
+            && h.synced_lsn < h.lsn
+            && u64::from(h.payload_len) <= end - at - head_len as u64;
+        if plausible {
+            let payload = reader.get(file, at + head_len as u64, h.payload_len as usize)?;
+            if payload.is_some_and(|p| h.matches(p)) {
+                return Ok(Some((at, h)));
+            }
+        }
+        at += 1;
+    }
+    Ok(None)
 }

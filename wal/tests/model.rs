@@ -274,7 +274,7 @@ fn frame_starts(bytes: &[u8]) -> Vec<usize> {
     while at < bytes.len() {
         starts.push(at);
         let len = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
-        at += format::FRAME_HEADER_BYTES + len;
+        at += format::FRAME_HEADER_BYTES_V2 + len;
     }
     assert_eq!(at, bytes.len(), "a healthy segment ends at a frame boundary");
     starts
@@ -324,6 +324,7 @@ fn damaged_log_is_refused_or_cut(
     let healthy_len = bytes.len();
     let victim_first = format::parse_segment_file_name(&victim).map_or(0, |l| l.0);
     // The first damaged byte: every frame that ends before it is intact.
+    let mut damaged_at = Vec::new();
     let first_damaged = match &damage {
         Damage::Flips(flips) => {
             let mut lowest = usize::MAX;
@@ -331,6 +332,7 @@ fn damaged_log_is_refused_or_cut(
                 let i = at.index(bytes.len());
                 bytes[i] ^= mask;
                 lowest = lowest.min(i);
+                damaged_at.push(i);
             }
             lowest
         }
@@ -340,18 +342,30 @@ fn damaged_log_is_refused_or_cut(
             len
         }
     };
+    // Each append here is its own synced batch, so any intact frame after the first damaged
+    // one proves the damaged one had been durable: open must refuse, not cut.
+    let frame_range = |i: usize| starts[i]..starts.get(i + 1).copied().unwrap_or(healthy_len);
+    let later_intact = (0..starts.len()).any(|i| {
+        let r = frame_range(i);
+        r.start > first_damaged && r.end <= bytes.len() && !damaged_at.iter().any(|d| r.contains(d))
+    });
     storage.write_file(&victim, &bytes);
     let before = snapshot(&storage);
 
     match Wal::open(Arc::new(storage.clone()), options.clone()) {
         Err(e) => {
             let header_damaged = first_damaged < HEADER_BYTES;
-            prop_assert!(!is_open || header_damaged, "the open segment's tail must be cut, not refused: {}", e);
+            prop_assert!(
+                !is_open || header_damaged || later_intact,
+                "the open segment's torn tail must be cut, not refused: {}",
+                e
+            );
             prop_assert!(e.to_string().contains(&victim), "the error must name {}: {}", victim, e);
             prop_assert_eq!(snapshot(&storage), before, "a refused open rewrote files");
         }
         Ok((wal, report)) => {
             prop_assert!(is_open, "damage to sealed segment {} went unnoticed", victim);
+            prop_assert!(!later_intact, "damage followed by a durable frame was cut as a torn tail: {:?}", report);
             prop_assert!(first_damaged >= HEADER_BYTES, "header damage went unnoticed");
             // Frames wholly before the first damaged byte survive; nothing after it does.
             let frame_end = |i: usize| starts.get(i + 1).copied().unwrap_or(healthy_len);
