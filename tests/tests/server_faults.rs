@@ -18,12 +18,6 @@ use basalt_tests::server::{wait_until, write_config, Client, Launch, ServerProce
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "faults-secret";
-/// Whether the server answers a write whose fate is unknown with 504 "outcome unknown"
-/// (`basalt_engine::Error::OutcomeUnknown`, from the engine branch). Until then a write that
-/// failed on its way to disk is answered 503 and may be present after the reopen (issue 16,
-/// item 5), so "nothing answered as failed is present" is only asserted once this is true.
-/// MERGE: set to true when the engine's variant and its HTTP arm are in.
-const OUTCOME_UNKNOWN_WIRED: bool = false;
 /// Reopen tries come quickly in these tests.
 const LIMITS: &str = "[limits]\nreopen_backoff_initial_ms = 200\nreopen_backoff_max_ms = 1000\n";
 
@@ -129,7 +123,7 @@ impl Outcomes {
         assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
         let resurrected: Vec<_> = self.failed.intersection(present).collect();
         assert!(
-            resurrected.is_empty() || !OUTCOME_UNKNOWN_WIRED,
+            resurrected.is_empty(),
             "writes answered as failed (not \"outcome unknown\") are present: {resurrected:?} ({} failed, {} unknown)",
             self.failed.len(),
             self.unknown.len()

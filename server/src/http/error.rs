@@ -129,10 +129,11 @@ impl From<basalt_engine::Error> for ApiError {
             E::Offline(_) | E::Io { .. } | E::Corrupt { .. } | E::Wal(_) => {
                 ApiError::unavailable(format!("the database is not available on this node: {content}"))
             }
-            // Merge point for the engine's `Error::OutcomeUnknown(String)` (a write whose fate is
-            // unknown after a WAL failure): add the one arm
-            //     E::OutcomeUnknown(detail) => ApiError::outcome_unknown(detail),
-            // here, above the catch-all. Everything else (504, reason, content) is in place.
+            // Logged, then the WAL failed (or the log was cut) before its fate was known.
+            E::OutcomeUnknown(detail) => ApiError::outcome_unknown(detail),
+            // Definitely not applied: safe to retry.
+            E::NotCommitted(_) => ApiError::unavailable(format!("{content}; it was not applied, retry it")),
+            E::NotLeader(_) => ApiError::unavailable(format!("{content}; nothing was written")),
             E::NoDatabase(_) => ApiError::not_found(content),
             E::AlreadyExists(_) => ApiError::new(StatusCode::CONFLICT, "Already exists", content),
             E::BadEntry { .. } => ApiError::internal(content),
