@@ -346,8 +346,6 @@ fn check_slow_down(what: &str, mut attempt: impl FnMut(u32) -> basalt_tests::ser
         let between = answered[m as usize] - sent[m as usize - 1];
         assert!(between + Duration::from_millis(2) >= gap(m), "{what}: attempt {} came {between:?} after {m}", m + 1);
     }
-    // The first slowed attempt that waited does wait measurably.
-    assert!(took[FREE as usize + 1] + Duration::from_millis(50) >= BASE, "{what}: {took:?}");
     // Refused at once, not after the wait.
     assert!(took[n as usize - 1] < WAIT_MAX / 2, "{what}: the 429 took {:?}", took[n as usize - 1]);
     let retry: u64 = reply_retry_after(&refusal);
