@@ -328,6 +328,10 @@ struct Interrupted {
     doublewrite: Vec<u8>,
     /// Pages it holds.
     pages: usize,
+    /// The pages it holds, in its order: (cluster file, page number).
+    changed: Vec<(String, u64)>,
+    /// The page written halfway in `dir`.
+    torn: (String, u64),
 }
 
 fn interrupted_checkpoint() -> Interrupted {
@@ -374,7 +378,8 @@ fn interrupted_checkpoint() -> Interrupted {
         write_page(name, *page, false);
     }
     write_page(&torn_name, torn_page, true);
-    Interrupted { clean, dir: out, expected, doublewrite, pages: changed.len() }
+    let pages = changed.len();
+    Interrupted { clean, dir: out, expected, doublewrite, pages, changed, torn: (torn_name, torn_page) }
 }
 
 /// A double-write file with another checkpoint record in it (checksum recomputed).
@@ -402,6 +407,48 @@ fn an_interrupted_checkpoint_is_finished_from_the_doublewrite_file() {
     assert_eq!(report.redone_entries, 0, "the finished checkpoint holds every entry");
     assert!(!case.dir.path().join(checkpoint::DOUBLEWRITE_FILE).exists());
     intact(case.dir.path(), &case.expected);
+}
+
+/// The double-write file of `case` with one byte flipped in the middle of the page it holds
+/// for `page` (so its whole-file checksum and that page's checksum both fail).
+fn doublewrite_damaged_at(case: &Interrupted, page: &(String, u64)) -> Vec<u8> {
+    let dw = &case.doublewrite;
+    let record_len = u32::from_le_bytes(dw[8..12].try_into().unwrap()) as usize;
+    let i = case.changed.iter().position(|c| c == page).unwrap();
+    let entry = 8 + 4 + record_len + 8 + i * (16 + PAGE_SIZE);
+    let mut damaged = dw.clone();
+    damaged[entry + 16 + PAGE_SIZE / 2 + 7] ^= 0x40;
+    damaged
+}
+
+#[test]
+fn a_damaged_doublewrite_page_already_in_place_is_salvaged() {
+    // Issue 16: damage to a complete double-write file. The damaged page was written in
+    // full before the crash (cluster13.pcl's first pages), so every other page comes from
+    // the double-write file and the checkpoint finishes.
+    let case = interrupted_checkpoint();
+    let in_place = case.changed.iter().find(|(n, _)| n == "cluster13.pcl").unwrap().clone();
+    std::fs::write(case.dir.path().join(checkpoint::DOUBLEWRITE_FILE), doublewrite_damaged_at(&case, &in_place))
+        .unwrap();
+    let report = intact(case.dir.path(), &case.expected);
+    let salvaged = report.repair.salvaged_doublewrite.clone().unwrap_or_else(|| panic!("{:?}", report.repair));
+    assert!(salvaged.contains("1 damaged pages were already in place"), "{salvaged}");
+    assert!(!case.dir.path().join(checkpoint::DOUBLEWRITE_FILE).exists());
+    intact(case.dir.path(), &case.expected);
+}
+
+#[test]
+fn a_damaged_doublewrite_page_not_in_place_is_refused_naming_the_doublewrite_file() {
+    // The damaged page is the one torn in its cluster file: neither copy is good, and the
+    // cluster files hold neither checkpoint's state. Open refuses, names the double-write
+    // file (not the cluster file, as it did) and says what to do, and changes nothing.
+    let case = interrupted_checkpoint();
+    std::fs::write(case.dir.path().join(checkpoint::DOUBLEWRITE_FILE), doublewrite_damaged_at(&case, &case.torn))
+        .unwrap();
+    let msg =
+        refused(case.dir.path(), &[checkpoint::DOUBLEWRITE_FILE, "damaged", "Restore the database from a backup"]);
+    assert!(msg.contains("not yet in its place"), "{msg}");
+    assert!(case.dir.path().join(checkpoint::DOUBLEWRITE_FILE).exists(), "kept for diagnosis");
 }
 
 #[test]
