@@ -176,6 +176,23 @@ impl Cluster {
         Ok(c)
     }
 
+    /// An immutable copy of the cluster as it is now, for a read view: it shares every page
+    /// and has no free-space map (it is never written).
+    pub fn freeze(&self) -> Cluster {
+        Cluster {
+            id: self.id,
+            records: self.records.freeze(),
+            positions: self.positions.freeze(),
+            fsm: FreeSpace::default(),
+        }
+    }
+
+    /// Before a checkpoint writes this cluster's dirty pages: see
+    /// [`PageFile::preserve_for_readers`]. Returns the pages copied.
+    pub fn preserve_for_readers(&mut self, current_read: bool) -> u64 {
+        self.records.preserve_for_readers(current_read) + self.positions.preserve_for_readers(current_read)
+    }
+
     /// The cluster id.
     pub fn id(&self) -> i32 {
         self.id

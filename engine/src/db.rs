@@ -16,15 +16,16 @@
 //! ([`Database::apply_replicated`]): under the forming lock it writes the entry at its LSN
 //! and registers it as a barrier in the pending guard, then goes through steps 2 and 3.
 //!
-//! Lock order: forming → state (read) → queue; applier → queue; applier → state (write);
-//! applier → forming (never while holding the state). Readers take the state's read lock
-//! for the life of a [`Snapshot`]: a snapshot sees one applied LSN throughout. Do not
-//! commit while holding a snapshot on the same thread.
+//! Lock order: forming → view → queue; applier → queue; applier → state → view;
+//! applier → forming (never while holding the state). The applier changes the working
+//! state and then publishes a frozen copy of it as the view (`snapshot.rs` has the design
+//! and its costs); readers and forming read the view and hold no lock while they read, so
+//! a [`Snapshot`] of any length delays no apply and a long apply delays no reader.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use basalt_wal::{DiskStorage, LogId, Lsn, RecoveryReport, Wal, WalOptions};
@@ -35,7 +36,7 @@ use crate::entry::{TxEntry, ENTRY_KIND};
 use crate::error::{Error, Result};
 use crate::pending::{Effects, Pending};
 use crate::schema::Schema;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ReadGate, Snapshot, Ticket};
 use crate::state::State;
 use crate::tx::{form, FormError, Transaction};
 use crate::value::Rid;
@@ -171,8 +172,12 @@ pub struct Database {
     dir: PathBuf,
     /// Its log.
     wal: Wal,
-    /// The applied state.
-    state: RwLock<State>,
+    /// The working state: changed by the applier, written back by checkpoints.
+    state: Mutex<State>,
+    /// The published view: a frozen copy of the working state as of the applied LSN.
+    view: RwLock<Arc<State>>,
+    /// Read calls in progress, for checkpoints to wait out before writing pages.
+    gate: ReadGate,
     /// The pending guard; its lock serializes forming.
     forming: Mutex<Pending>,
     /// Formed entries awaiting apply.
@@ -285,10 +290,13 @@ impl Database {
         redo(&wal, &mut st, &mut report)?;
         report.records = st.clusters.values().map(Cluster::live_records).sum();
         let applied = st.applied_lsn;
+        let view = Arc::new(st.freeze());
         let db = Database {
             dir,
             wal,
-            state: RwLock::new(st),
+            state: Mutex::new(st),
+            view: RwLock::new(view),
+            gate: ReadGate::default(),
             forming: Mutex::new(Pending::default()),
             queue: Mutex::new(Queue::default()),
             applier: Mutex::new(()),
@@ -317,17 +325,34 @@ impl Database {
         &self.wal
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
+    /// The published view, for one short read (a checkpoint waits for it to be dropped
+    /// before it writes pages: never hold it across a commit or a checkpoint).
+    fn read(&self) -> ViewGuard<'_> {
+        let ticket = self.gate.enter();
+        ViewGuard { st: self.current_view(), _ticket: ticket }
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+    /// The working state (the applier's and checkpoint's).
+    fn write(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
     }
 
-    /// A consistent read view at the current applied LSN.
+    fn current_view(&self) -> Arc<State> {
+        Arc::clone(&self.view.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Publishes a frozen copy of the working state as the view readers get.
+    fn publish(&self, st: &State) {
+        let view = Arc::new(st.freeze());
+        let old = std::mem::replace(&mut *self.view.write().unwrap_or_else(|p| p.into_inner()), view);
+        // The old view may be the last holder of many page versions: free them unlocked.
+        drop(old);
+    }
+
+    /// A consistent read view at the current applied LSN. It holds no lock: hold it as long
+    /// as a query needs, and commit meanwhile if you like.
     pub fn snapshot(&self) -> Snapshot<'_> {
-        Snapshot { st: self.read() }
+        Snapshot::new(&self.gate, || self.current_view())
     }
 
     /// Why the database is offline, if it is.
@@ -476,6 +501,7 @@ impl Database {
                 }
                 st.applied_lsn = *lsn;
             }
+            self.publish(&st);
         }
         {
             let mut pending = lock(&self.forming);
@@ -546,27 +572,27 @@ impl Database {
     fn checkpoint_locked(&self, _proof: &MutexGuard<'_, ()>) -> Result<Lsn> {
         self.check_online()?;
         let applier = lock(&self.applier);
-        let plan = {
-            let st = self.read();
-            let plan = checkpoint::plan(&st);
-            if let Err(e) = checkpoint::write(&self.dir, &plan) {
+        let mut st = self.write();
+        let plan = checkpoint::plan(&st);
+        // Snapshots read pages the write below overwrites in the mapped files: keep copies
+        // for them, then wait out reads that may have chosen the map before the copies.
+        st.preserve_for_readers(self.gate.snapshots_alive());
+        self.gate.synchronize();
+        if let Err(e) = checkpoint::write(&self.dir, &plan) {
+            drop(st);
+            return Err(self.go_offline(e));
+        }
+        let lsn = Lsn(plan.record.lsn);
+        for c in st.clusters.values_mut() {
+            if let Err(e) = c.finish_checkpoint() {
                 drop(st);
                 return Err(self.go_offline(e));
             }
-            plan
-        };
-        let lsn = Lsn(plan.record.lsn);
-        {
-            let mut st = self.write();
-            for c in st.clusters.values_mut() {
-                if let Err(e) = c.finish_checkpoint() {
-                    drop(st);
-                    return Err(self.go_offline(e));
-                }
-            }
-            st.dropped.clear();
-            st.checkpoint_lsn = lsn;
         }
+        st.dropped.clear();
+        st.checkpoint_lsn = lsn;
+        self.publish(&st);
+        drop(st);
         drop(applier);
         self.counters.checkpoints.fetch_add(1, AtomicOrdering::Relaxed);
         if self.options.purge_wal_after_checkpoint {
@@ -597,6 +623,22 @@ impl Database {
         self.checkpoint()?;
         self.wal.close()?;
         Ok(())
+    }
+}
+
+/// The published view held for one short read, with its gate ticket.
+struct ViewGuard<'a> {
+    /// The view.
+    st: Arc<State>,
+    /// Keeps a checkpoint from writing pages while this read may be in the map.
+    _ticket: Ticket<'a>,
+}
+
+impl std::ops::Deref for ViewGuard<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.st
     }
 }
 
