@@ -193,6 +193,20 @@ impl Cluster {
         self.records.preserve_for_readers(current_read) + self.positions.preserve_for_readers(current_read)
     }
 
+    /// Pages kept for readers by checkpoints, in both files (see [`PageFile::kept_pages`]).
+    #[cfg(test)]
+    pub(crate) fn kept_pages(&self) -> usize {
+        self.records.kept_pages() + self.positions.kept_pages()
+    }
+
+    /// Weak pointers to the overlay pages of both files.
+    #[cfg(test)]
+    pub(crate) fn overlay_weaks(&self) -> Vec<std::sync::Weak<crate::pagefile::Page>> {
+        let mut w = self.records.overlay_weaks();
+        w.extend(self.positions.overlay_weaks());
+        w
+    }
+
     /// The cluster id.
     pub fn id(&self) -> i32 {
         self.id

@@ -325,6 +325,12 @@ impl Database {
         &self.wal
     }
 
+    /// The working state, for tests that look at what it holds.
+    #[cfg(test)]
+    pub(crate) fn working(&self) -> MutexGuard<'_, State> {
+        self.write()
+    }
+
     /// The published view, for one short read (a checkpoint waits for it to be dropped
     /// before it writes pages: never hold it across a commit or a checkpoint).
     fn read(&self) -> ViewGuard<'_> {

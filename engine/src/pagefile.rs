@@ -412,6 +412,19 @@ impl PageFile {
         Ok(())
     }
 
+    /// Pages kept for readers by the current base and the older ones still alive.
+    #[cfg(test)]
+    pub(crate) fn kept_pages(&self) -> usize {
+        let count = |b: &Base| b.kept.get().map_or(0, |k| k.iter().filter(|p| p.get().is_some()).count());
+        count(&self.base) + self.older.iter().filter_map(Weak::upgrade).map(|b| count(&b)).sum::<usize>()
+    }
+
+    /// A weak pointer to every overlay page, to see when they are freed.
+    #[cfg(test)]
+    pub(crate) fn overlay_weaks(&self) -> Vec<Weak<Page>> {
+        self.dirty.iter().map(|(_, p)| Arc::downgrade(p)).collect()
+    }
+
     /// Checks every page on disk with `check` (page number, bytes), stopping at the first
     /// failure with an error naming the file and page.
     pub fn verify(&self, mut check: impl FnMut(u64, &[u8]) -> Result<(), String>) -> Result<()> {

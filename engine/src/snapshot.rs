@@ -155,6 +155,12 @@ impl<'a> Snapshot<'a> {
         Snapshot { st: view(), gate }
     }
 
+    /// The frozen state this snapshot reads, for tests.
+    #[cfg(test)]
+    pub(crate) fn view(&self) -> &Arc<State> {
+        &self.st
+    }
+
     /// Reads a record.
     pub fn get(&self, rid: Rid) -> Result<Option<Record>> {
         let _in = self.gate.enter();
@@ -291,5 +297,84 @@ impl Iterator for Scan<'_> {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // Tests fail loudly on any unexpected error.
+
+    use std::sync::{Arc, Weak};
+
+    use crate::{Database, Document, Options, Rid, SchemaRequest, Transaction, Value};
+
+    /// Creates class `Item` with `n` documents `{i, value: 0}`; returns their RIDs.
+    fn items(db: &Database, n: i64) -> Vec<Rid> {
+        let mut tx = Transaction::new();
+        tx.schema(SchemaRequest::CreateClass { name: "Item".into(), superclass: None, is_abstract: false });
+        db.commit(&tx).unwrap();
+        let mut tx = Transaction::new();
+        let temps: Vec<Rid> = (0..n)
+            .map(|i| tx.create("Item", Document::new().with("i", Value::Long(i)).with("value", Value::Long(0))))
+            .collect();
+        let c = db.commit(&tx).unwrap();
+        temps.iter().map(|t| c.rid(*t)).collect()
+    }
+
+    /// Sets `value` of each record in `rids`, one commit each.
+    fn set_all(db: &Database, rids: &[Rid], value: i64) {
+        for rid in rids {
+            let r = db.snapshot().get(*rid).unwrap().unwrap();
+            let mut d = r.fields().unwrap();
+            d.set("value", Value::Long(value));
+            let mut tx = Transaction::new();
+            tx.update(*rid, Some(r.version), d);
+            db.commit(&tx).unwrap();
+        }
+    }
+
+    fn kept_pages(db: &Database) -> usize {
+        db.working().clusters.values().map(|c| c.kept_pages()).sum()
+    }
+
+    /// A snapshot keeps every page version it can read (overlay pages the applier replaced,
+    /// on-disk pages a checkpoint overwrote) and frees them all when it goes.
+    #[test]
+    fn old_page_versions_are_freed_with_the_last_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Database::create(dir.path(), Options::default()).unwrap();
+        let rids = items(&db, 400);
+        db.checkpoint().unwrap();
+        // Some pages changed since the checkpoint (in the overlay), the rest only on disk.
+        set_all(&db, &rids[..40], 0);
+
+        let snap = db.snapshot();
+        let digest = snap.digest();
+        let view: Weak<_> = Arc::downgrade(snap.view());
+        let overlay: Vec<_> = snap.view().clusters.values().flat_map(|c| c.overlay_weaks()).collect();
+        assert!(!overlay.is_empty(), "the snapshot shares no overlay page");
+
+        set_all(&db, &rids, 1);
+        db.checkpoint().unwrap();
+        assert!(kept_pages(&db) > 0, "the checkpoint kept no page for the open snapshot");
+        set_all(&db, &rids[..10], 2);
+        db.checkpoint().unwrap();
+
+        // It still reads its own version, from pages the checkpoints overwrote on disk.
+        assert_eq!(snap.full_digest().unwrap(), digest);
+        for rid in &rids {
+            assert_eq!(snap.get(*rid).unwrap().unwrap().field("value").unwrap(), Some(Value::Long(0)));
+        }
+        assert!(overlay.iter().all(|w| w.upgrade().is_some()), "a page the snapshot reads was freed");
+
+        drop(snap);
+        assert!(view.upgrade().is_none(), "the view outlived its last snapshot");
+        assert!(overlay.iter().all(|w| w.upgrade().is_none()), "an old overlay page outlived its snapshot");
+        assert_eq!(kept_pages(&db), 0, "kept pages outlived the snapshot");
+        // Without snapshots a checkpoint keeps nothing.
+        set_all(&db, &rids[..10], 3);
+        db.checkpoint().unwrap();
+        assert_eq!(kept_pages(&db), 0);
+        assert_eq!(db.snapshot().get(rids[0]).unwrap().unwrap().field("value").unwrap(), Some(Value::Long(3)));
     }
 }
