@@ -178,7 +178,7 @@ impl Cluster {
 
     /// An immutable copy of the cluster as it is now, for a read view: it shares every page
     /// and has no free-space map (it is never written).
-    pub fn freeze(&self) -> Cluster {
+    pub(crate) fn freeze(&self) -> Cluster {
         Cluster {
             id: self.id,
             records: self.records.freeze(),
@@ -189,7 +189,7 @@ impl Cluster {
 
     /// Before a checkpoint writes this cluster's dirty pages: see
     /// [`PageFile::preserve_for_readers`]. Returns the pages copied.
-    pub fn preserve_for_readers(&mut self, current_read: bool) -> u64 {
+    pub(crate) fn preserve_for_readers(&mut self, current_read: bool) -> u64 {
         self.records.preserve_for_readers(current_read) + self.positions.preserve_for_readers(current_read)
     }
 
