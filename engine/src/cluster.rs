@@ -176,6 +176,37 @@ impl Cluster {
         Ok(c)
     }
 
+    /// An immutable copy of the cluster as it is now, for a read view: it shares every page
+    /// and has no free-space map (it is never written).
+    pub(crate) fn freeze(&self) -> Cluster {
+        Cluster {
+            id: self.id,
+            records: self.records.freeze(),
+            positions: self.positions.freeze(),
+            fsm: FreeSpace::default(),
+        }
+    }
+
+    /// Before a checkpoint writes this cluster's dirty pages: see
+    /// [`PageFile::preserve_for_readers`]. Returns the pages copied.
+    pub(crate) fn preserve_for_readers(&mut self, current_read: bool) -> u64 {
+        self.records.preserve_for_readers(current_read) + self.positions.preserve_for_readers(current_read)
+    }
+
+    /// Pages kept for readers by checkpoints, in both files (see [`PageFile::kept_pages`]).
+    #[cfg(test)]
+    pub(crate) fn kept_pages(&self) -> usize {
+        self.records.kept_pages() + self.positions.kept_pages()
+    }
+
+    /// Weak pointers to the overlay pages of both files.
+    #[cfg(test)]
+    pub(crate) fn overlay_weaks(&self) -> Vec<std::sync::Weak<crate::pagefile::Page>> {
+        let mut w = self.records.overlay_weaks();
+        w.extend(self.positions.overlay_weaks());
+        w
+    }
+
     /// The cluster id.
     pub fn id(&self) -> i32 {
         self.id

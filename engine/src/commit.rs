@@ -452,7 +452,11 @@ impl Database {
     fn apply_marker(&self, position: LogPosition, membership: Option<&[u8]>) -> Result<()> {
         let _applier = lock(&self.applier);
         self.check_next(position)?;
-        self.write().applied_lsn = position.index;
+        {
+            let mut st = self.write();
+            st.applied_lsn = position.index;
+            self.publish(&st);
+        }
         let mut a = lock(&self.applied);
         if let Some(m) = membership {
             a.membership = m.to_vec();
@@ -658,6 +662,9 @@ impl Core {
                 st.applied_lsn = item.position.index;
                 term = term.max(item.position.term);
             }
+            // Readers see the batch from here on (State::apply undoes a failed entry's
+            // changes, so the view never holds half an entry).
+            self.publish(&st);
         }
         let done = &items[..failures.len()];
         // Published before the outcomes go out: a committer that returns sees its entry in

@@ -4,15 +4,18 @@
 //! A [`Database`] is a handle over a shared core: the local applier thread (see
 //! `commit.rs`) holds the core too, and is stopped and joined when the handle is dropped.
 //!
-//! Lock order: forming → state (read) → local queue; forming → applied; applier → state
-//! (write); applier → forming (never while holding the state); applier → applied.
-//! Readers take the state's read lock for the life of a [`Snapshot`]: a snapshot sees one
-//! applied LSN throughout. Do not commit while holding a snapshot on the same thread.
+//! Lock order: forming → view → local queue; forming → applied; applier → state → view;
+//! applier → forming (never while holding the state); applier → applied. The applier
+//! changes the working state and then publishes a frozen copy of it as the view
+//! (`snapshot.rs` has the design and its costs); readers and forming read the view and hold
+//! no lock while they read, so a [`Snapshot`] of any length delays no apply and a long
+//! apply delays no reader. Every path that changes the working state publishes before it
+//! releases it, and before the applied position moves.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 use basalt_wal::{DiskStorage, LogId, Lsn, RecoveryReport, Storage, Wal, WalOptions};
 
@@ -21,9 +24,8 @@ use crate::cluster::{file_names, Cluster};
 use crate::commit::{Applied, ApplierThread, Forming, LocalQueue};
 use crate::entry::{LogPosition, MarkerEntry, TxEntry, BLANK_KIND, ENTRY_KIND, MEMBERSHIP_KIND};
 use crate::error::{Error, Result};
-use crate::index::Index;
-use crate::record::{Direction, Record};
 use crate::schema::Schema;
+use crate::snapshot::{ReadGate, Snapshot, Ticket};
 use crate::state::State;
 use crate::value::Rid;
 
@@ -175,8 +177,12 @@ pub struct Core {
     pub(crate) dir: PathBuf,
     /// Its log.
     pub(crate) wal: Wal,
-    /// The applied state.
-    pub(crate) state: RwLock<State>,
+    /// The working state: changed by the applier, written back by checkpoints.
+    pub(crate) state: Mutex<State>,
+    /// The published view: a frozen copy of the working state as of the applied position.
+    pub(crate) view: RwLock<Arc<State>>,
+    /// Read calls in progress, for checkpoints to wait out before writing pages.
+    pub(crate) gate: ReadGate,
     /// The pending guard and the proposals awaiting an outcome; its lock serializes forming.
     pub(crate) forming: Mutex<Forming>,
     /// Entries this node logged itself, awaiting durability and apply.
@@ -267,10 +273,13 @@ impl Database {
         redo(&wal, &mut st, &mut applied, committed, &mut report)?;
         report.records = st.clusters.values().map(Cluster::live_records).sum();
         report.applied = applied.position;
+        let view = Arc::new(st.freeze());
         let core = Arc::new(Core {
             dir,
             wal,
-            state: RwLock::new(st),
+            state: Mutex::new(st),
+            view: RwLock::new(view),
+            gate: ReadGate::default(),
             forming: Mutex::new(Forming::new(applied.position.term)),
             local: Mutex::new(LocalQueue::default()),
             local_work: Condvar::new(),
@@ -300,9 +309,16 @@ impl Database {
         &self.wal
     }
 
-    /// A consistent read view at the current applied LSN.
+    /// A consistent read view at the current applied LSN. It holds no lock: hold it as long
+    /// as a query needs, and commit meanwhile if you like.
     pub fn snapshot(&self) -> Snapshot<'_> {
-        Snapshot { st: self.read() }
+        Snapshot::new(&self.gate, || self.current_view())
+    }
+
+    /// The working state, for tests that look at what it holds.
+    #[cfg(test)]
+    pub(crate) fn working(&self) -> MutexGuard<'_, State> {
+        self.write()
     }
 
     /// Why the database is offline, if it is.
@@ -374,12 +390,28 @@ impl Database {
 }
 
 impl Core {
-    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
+    /// The published view, for one short read (a checkpoint waits for it to be dropped
+    /// before it writes pages: never hold it across a commit or a checkpoint).
+    pub(crate) fn read(&self) -> ViewGuard<'_> {
+        let ticket = self.gate.enter();
+        ViewGuard { st: self.current_view(), _ticket: ticket }
     }
 
-    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+    /// The working state (the applier's and the checkpoint's).
+    pub(crate) fn write(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    fn current_view(&self) -> Arc<State> {
+        Arc::clone(&self.view.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Publishes a frozen copy of the working state as the view readers get.
+    pub(crate) fn publish(&self, st: &State) {
+        let view = Arc::new(st.freeze());
+        let old = std::mem::replace(&mut *self.view.write().unwrap_or_else(|p| p.into_inner()), view);
+        // The old view may be the last holder of many page versions: free them unlocked.
+        drop(old);
     }
 
     pub(crate) fn check_online(&self) -> Result<()> {
@@ -420,32 +452,32 @@ impl Core {
     pub(crate) fn checkpoint_locked(&self, _proof: &MutexGuard<'_, ()>) -> Result<Lsn> {
         self.check_online()?;
         let applier = lock(&self.applier);
-        let plan = {
-            let st = self.read();
-            let (position, membership) = {
-                let a = lock(&self.applied);
-                (a.position, a.membership.clone())
-            };
-            assert_eq!(position.index, st.applied_lsn, "the applied position and the state agree");
-            let plan = checkpoint::plan(&st, position.term, membership);
-            if let Err(e) = checkpoint::write(&self.dir, &plan) {
+        let mut st = self.write();
+        let (position, membership) = {
+            let a = lock(&self.applied);
+            (a.position, a.membership.clone())
+        };
+        assert_eq!(position.index, st.applied_lsn, "the applied position and the state agree");
+        let plan = checkpoint::plan(&st, position.term, membership);
+        // Snapshots read pages the write below overwrites in the mapped files: keep copies
+        // for them, then wait out reads that may have chosen the map before the copies.
+        st.preserve_for_readers(self.gate.snapshots_alive());
+        self.gate.synchronize();
+        if let Err(e) = checkpoint::write(&self.dir, &plan) {
+            drop(st);
+            return Err(self.go_offline(e));
+        }
+        let lsn = Lsn(plan.record.lsn);
+        for c in st.clusters.values_mut() {
+            if let Err(e) = c.finish_checkpoint() {
                 drop(st);
                 return Err(self.go_offline(e));
             }
-            plan
-        };
-        let lsn = Lsn(plan.record.lsn);
-        {
-            let mut st = self.write();
-            for c in st.clusters.values_mut() {
-                if let Err(e) = c.finish_checkpoint() {
-                    drop(st);
-                    return Err(self.go_offline(e));
-                }
-            }
-            st.dropped.clear();
-            st.checkpoint_lsn = lsn;
         }
+        st.dropped.clear();
+        st.checkpoint_lsn = lsn;
+        self.publish(&st);
+        drop(st);
         drop(applier);
         self.counters.checkpoints.fetch_add(1, AtomicOrdering::Relaxed);
         if self.options.purge_wal_after_checkpoint {
@@ -659,143 +691,19 @@ fn redo(
     Ok(())
 }
 
-/// A consistent read view: everything applied up to one LSN, nothing after, for as long as
-/// it lives. Commits wait to apply while snapshots are held, so keep them short.
-#[derive(Debug)]
-pub struct Snapshot<'a> {
-    /// The state, read-locked.
-    st: RwLockReadGuard<'a, State>,
+/// The published view held for one short read, with its gate ticket.
+pub(crate) struct ViewGuard<'a> {
+    /// The view.
+    st: Arc<State>,
+    /// Keeps a checkpoint from writing pages while this read may be in the map.
+    _ticket: Ticket<'a>,
 }
 
-impl<'a> Snapshot<'a> {
-    /// Reads a record.
-    pub fn get(&self, rid: Rid) -> Result<Option<Record>> {
-        self.st.get(rid)
-    }
+impl std::ops::Deref for ViewGuard<'_> {
+    type Target = State;
 
-    /// The schema.
-    pub fn schema(&self) -> &Schema {
-        &self.st.schema
-    }
-
-    /// The LSN this view reflects.
-    pub fn applied_lsn(&self) -> Lsn {
-        self.st.applied_lsn
-    }
-
-    /// The digest at this view's LSN.
-    pub fn digest(&self) -> Digest {
-        Digest { value: self.st.digest, lsn: self.st.applied_lsn }
-    }
-
-    /// Recomputes the digest from every record (slow; for checks).
-    pub fn full_digest(&self) -> Result<Digest> {
-        Ok(Digest { value: self.st.full_digest()?, lsn: self.st.applied_lsn })
-    }
-
-    /// The clusters of a class (and of its subclasses if `polymorphic`), in order.
-    pub fn clusters_of(&self, class: &str, polymorphic: bool) -> Result<Vec<i32>> {
-        let schema = &self.st.schema;
-        let c = schema.class_or_err(class)?;
-        let classes = if polymorphic { schema.with_subclasses(&c.name) } else { vec![c] };
-        Ok(classes.iter().flat_map(|c| c.clusters.iter().copied()).collect())
-    }
-
-    /// Every record of a class (with its subclasses if `polymorphic`), by cluster then
-    /// position.
-    pub fn scan(&self, class: &str, polymorphic: bool) -> Result<Scan<'_>> {
-        Ok(Scan { st: &self.st, clusters: self.clusters_of(class, polymorphic)?, at: 0, position: 0 })
-    }
-
-    /// Every record of one cluster.
-    pub fn scan_cluster(&self, cluster: i32) -> Scan<'_> {
-        Scan { st: &self.st, clusters: vec![cluster], at: 0, position: 0 }
-    }
-
-    /// Number of records of a class (with subclasses if `polymorphic`).
-    pub fn count(&self, class: &str, polymorphic: bool) -> Result<u64> {
-        Ok(self
-            .clusters_of(class, polymorphic)?
-            .iter()
-            .filter_map(|id| self.st.clusters.get(id))
-            .map(Cluster::live_records)
-            .sum())
-    }
-
-    /// Records in a cluster.
-    pub fn cluster_count(&self, cluster: i32) -> u64 {
-        self.st.clusters.get(&cluster).map(Cluster::live_records).unwrap_or(0)
-    }
-
-    /// The edges of a vertex with the vertex at each one's other end: in one direction or
-    /// both (`None`), for the given edge classes and their subclasses (all if empty).
-    pub fn neighbours(&self, rid: Rid, direction: Option<Direction>, labels: &[&str]) -> Result<Vec<(Rid, Rid)>> {
-        // Read in place: the vertex is neither copied nor decoded beyond its link bags.
-        let Some((_, body)) = self.st.get_ref(rid)? else { return Ok(Vec::new()) };
-        let mut out = Vec::new();
-        for dir in [Direction::Out, Direction::In] {
-            if direction.is_some_and(|d| d != dir) {
-                continue;
-            }
-            let want =
-                |label: &str| labels.is_empty() || labels.iter().any(|l| self.st.schema.is_subclass_of(label, l));
-            crate::record::links_into(&body, dir, want, &mut out)
-                .map_err(|e| Error::corrupt(&self.st.dir, None, format!("vertex {rid}: {e}")))?;
-        }
-        Ok(out)
-    }
-
-    /// An index by name.
-    pub fn index(&self, name: &str) -> Option<&Index> {
-        self.st.indexes.get(&name.to_lowercase())
-    }
-
-    /// The indexes covering a class.
-    pub fn indexes_of(&self, class: &str) -> Vec<&Index> {
-        self.st.schema.indexes_of(class).iter().filter_map(|d| self.index(&d.name)).collect()
-    }
-}
-
-/// An iterator over the records of some clusters.
-#[derive(Debug)]
-pub struct Scan<'a> {
-    /// The state.
-    st: &'a State,
-    /// Clusters to visit.
-    clusters: Vec<i32>,
-    /// Index into `clusters`.
-    at: usize,
-    /// Next position to look at.
-    position: u64,
-}
-
-impl Iterator for Scan<'_> {
-    type Item = Result<Record>;
-
-    fn next(&mut self) -> Option<Result<Record>> {
-        while let Some(id) = self.clusters.get(self.at).copied() {
-            let Some(c) = self.st.clusters.get(&id) else {
-                self.at += 1;
-                continue;
-            };
-            match c.next_live(self.position) {
-                Ok(Some(p)) => {
-                    self.position = p + 1;
-                    return Some(self.st.get(Rid::new(id, p as i64)).and_then(|r| {
-                        r.ok_or_else(|| Error::corrupt(&self.st.dir, None, format!("record #{id}:{p} vanished")))
-                    }));
-                }
-                Ok(None) => {
-                    self.at += 1;
-                    self.position = 0;
-                }
-                Err(e) => {
-                    self.at = self.clusters.len();
-                    return Some(Err(e));
-                }
-            }
-        }
-        None
+    fn deref(&self) -> &State {
+        &self.st
     }
 }
 

@@ -5,13 +5,18 @@
 //! the index is created, so a missing or damaged index can never be served: there is no
 //! index file to lose. The price is a scan of the indexed classes at open.
 //!
+//! The pairs live in a persistent sorted set (`Entries`: sorted chunks of at most
+//! `CHUNK_MAX` pairs behind `Arc`s), so a read view's copy of an index costs one pointer and
+//! a change copies only the chunk it touches and the chunk list: O(n / CHUNK_MAX + CHUNK_MAX)
+//! when a reader shares the index, in place otherwise.
+//!
 //! Keys are normalised so that equal numbers are equal keys whatever their width (an
 //! INTEGER 3 and a LONG 3 are the same key). A record whose key properties are all missing
 //! or null is not indexed, so a unique index allows any number of records without the key.
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use crate::schema::IndexDef;
 use crate::value::{Document, Rid, Value};
@@ -81,19 +86,94 @@ impl Ord for Key {
 const RID_MIN: Rid = Rid { cluster: i32::MIN, position: i64::MIN };
 const RID_MAX: Rid = Rid { cluster: i32::MAX, position: i64::MAX };
 
+/// Pairs per chunk of [`Entries`] at most (a full chunk is split in two).
+const CHUNK_MAX: usize = 256;
+
+/// A (key, record) pair.
+type Pair = (Key, Rid);
+
+/// A persistent sorted set of pairs: non-empty sorted chunks, each holding pairs below the
+/// first pair of the next. Cloning copies one pointer; changes copy what is shared.
+#[derive(Debug, Clone, Default)]
+struct Entries {
+    /// The chunks, in order.
+    chunks: Arc<Vec<Arc<Vec<Pair>>>>,
+    /// Pairs in all chunks.
+    len: usize,
+}
+
+impl Entries {
+    /// The chunk that holds `x` or would: the last whose first pair is not above it.
+    fn chunk_of(&self, x: &Pair) -> usize {
+        self.chunks.partition_point(|c| c[0] <= *x).saturating_sub(1)
+    }
+
+    fn insert(&mut self, x: Pair) -> bool {
+        if self.chunks.is_empty() {
+            Arc::make_mut(&mut self.chunks).push(Arc::new(vec![x]));
+            self.len = 1;
+            return true;
+        }
+        let ci = self.chunk_of(&x);
+        let Err(at) = self.chunks[ci].binary_search(&x) else { return false };
+        let chunks = Arc::make_mut(&mut self.chunks);
+        let chunk = Arc::make_mut(&mut chunks[ci]);
+        chunk.insert(at, x);
+        if chunk.len() > CHUNK_MAX {
+            let upper = chunk.split_off(chunk.len() / 2);
+            chunks.insert(ci + 1, Arc::new(upper));
+        }
+        self.len += 1;
+        true
+    }
+
+    fn remove(&mut self, x: &Pair) -> bool {
+        if self.chunks.is_empty() {
+            return false;
+        }
+        let ci = self.chunk_of(x);
+        let Ok(at) = self.chunks[ci].binary_search(x) else { return false };
+        let chunks = Arc::make_mut(&mut self.chunks);
+        let chunk = Arc::make_mut(&mut chunks[ci]);
+        chunk.remove(at);
+        if chunk.is_empty() {
+            chunks.remove(ci);
+        }
+        self.len -= 1;
+        true
+    }
+
+    /// Pairs from `start` on, in order.
+    fn from(&self, start: Bound<&Pair>) -> impl Iterator<Item = &Pair> + '_ {
+        let (ci, at) = match start {
+            _ if self.chunks.is_empty() => (0, 0),
+            Bound::Unbounded => (0, 0),
+            Bound::Included(x) => {
+                let ci = self.chunk_of(x);
+                (ci, self.chunks[ci].partition_point(|p| p < x))
+            }
+            Bound::Excluded(x) => {
+                let ci = self.chunk_of(x);
+                (ci, self.chunks[ci].partition_point(|p| p <= x))
+            }
+        };
+        self.chunks.iter().skip(ci).enumerate().flat_map(move |(j, c)| c[if j == 0 { at } else { 0 }..].iter())
+    }
+}
+
 /// One index.
 #[derive(Debug, Clone)]
 pub struct Index {
     /// Its definition.
     pub def: IndexDef,
     /// (key, record) pairs.
-    entries: BTreeSet<(Key, Rid)>,
+    entries: Entries,
 }
 
 impl Index {
     /// An empty index.
     pub fn new(def: IndexDef) -> Index {
-        Index { def, entries: BTreeSet::new() }
+        Index { def, entries: Entries::default() }
     }
 
     /// The key of a record's fields for this index, or `None` if every part is missing.
@@ -131,18 +211,17 @@ impl Index {
 
     /// The records holding exactly `key`.
     pub fn get(&self, key: &Key) -> Vec<Rid> {
-        self.entries
-            .range((Bound::Included((key.clone(), RID_MIN)), Bound::Included((key.clone(), RID_MAX))))
-            .map(|(_, r)| *r)
-            .collect()
+        let start = (key.clone(), RID_MIN);
+        self.entries.from(Bound::Included(&start)).take_while(|(k, _)| k == key).map(|(_, r)| *r).collect()
     }
 
     /// The records whose key starts with `prefix` (all of a composite key, or its first parts).
     pub fn get_prefix(&self, prefix: &[Value]) -> Vec<Rid> {
         let start = Key::new(prefix.to_vec());
         let prefix: Vec<Value> = start.0.clone();
+        let start = (start, RID_MIN);
         self.entries
-            .range((Bound::Included((start, RID_MIN)), Bound::Unbounded))
+            .from(Bound::Included(&start))
             .take_while(|(k, _)| k.starts_with(&prefix))
             .map(|(_, r)| *r)
             .collect()
@@ -157,8 +236,13 @@ impl Index {
             Bound::Unbounded => Bound::Unbounded,
         };
         let hi_key = hi;
+        let start: Bound<&Pair> = match &start {
+            Bound::Included(x) => Bound::Included(x),
+            Bound::Excluded(x) => Bound::Excluded(x),
+            Bound::Unbounded => Bound::Unbounded,
+        };
         self.entries
-            .range((start, Bound::Unbounded))
+            .from(start)
             .take_while(move |(k, _)| match &hi_key {
                 Bound::Included(h) => cmp_prefix(k, h) != Ordering::Greater,
                 Bound::Excluded(h) => cmp_prefix(k, h) == Ordering::Less,
@@ -169,17 +253,17 @@ impl Index {
 
     /// Every pair in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&Key, Rid)> + '_ {
-        self.entries.iter().map(|(k, r)| (k, *r))
+        self.entries.from(Bound::Unbounded).map(|(k, r)| (k, *r))
     }
 
     /// Number of pairs.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.len
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len == 0
     }
 }
 

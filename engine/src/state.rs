@@ -59,12 +59,15 @@ struct Undo {
     /// Index changes, in order: (index, key, rid, true if it was an insertion).
     index_changes: Vec<(String, Key, Rid, bool)>,
     /// The schema, indexes, class names and dropped clusters before a schema change.
-    schema_copy: Option<(Schema, BTreeMap<String, Index>)>,
+    schema_copy: Option<(Arc<Schema>, BTreeMap<String, Index>)>,
     /// Clusters created by the entry.
     created_clusters: Vec<i32>,
     /// Clusters dropped by the entry.
     dropped_clusters: Vec<i32>,
 }
+
+/// A cluster's owning class: its name, record kind and abstractness.
+type ClusterClass = (Arc<str>, RecordKind, bool);
 
 /// The whole in-memory state of an open database.
 #[derive(Debug)]
@@ -77,13 +80,13 @@ pub struct State {
     pub applied_lsn: Lsn,
     /// The LSN of the last checkpoint.
     pub checkpoint_lsn: Lsn,
-    /// The schema.
-    pub schema: Schema,
+    /// The schema (shared with read views; copied on change).
+    pub schema: Arc<Schema>,
     /// The class name of each cluster, shared with the records read from it.
-    class_names: HashMap<i32, Arc<str>>,
+    class_names: Arc<HashMap<i32, Arc<str>>>,
     /// For each cluster owned by a class: the class's name, record kind and abstractness
     /// (what every insert checks, without walking the schema per record).
-    cluster_classes: HashMap<i32, (Arc<str>, RecordKind, bool)>,
+    cluster_classes: Arc<HashMap<i32, ClusterClass>>,
     /// Open clusters.
     pub clusters: BTreeMap<i32, Cluster>,
     /// Clusters of dropped classes; their files are deleted after the next checkpoint.
@@ -92,6 +95,8 @@ pub struct State {
     pub indexes: BTreeMap<String, Index>,
     /// Sum (wrapping) of `record_hash` over every record.
     pub digest: u128,
+    /// True for a read view made by [`State::freeze`]: it is never changed.
+    frozen: bool,
 }
 
 fn bad(reason: impl Into<String>) -> Error {
@@ -106,34 +111,67 @@ impl State {
             database_id,
             applied_lsn: Lsn::ZERO,
             checkpoint_lsn: Lsn::ZERO,
-            schema,
-            class_names: HashMap::new(),
-            cluster_classes: HashMap::new(),
+            schema: Arc::new(schema),
+            class_names: Arc::default(),
+            cluster_classes: Arc::default(),
             clusters,
             dropped: BTreeMap::new(),
             indexes: BTreeMap::new(),
             digest: 0,
+            frozen: false,
         };
         s.refresh_class_names();
         s
     }
 
     fn refresh_class_names(&mut self) {
-        self.class_names = self
-            .schema
-            .clusters
-            .values()
-            .map(|c| (c.id, Arc::from(c.class.as_deref().unwrap_or("")) as Arc<str>))
-            .collect();
-        self.cluster_classes = self
-            .schema
-            .clusters
-            .keys()
-            .filter_map(|id| {
-                let c = self.schema.class_of_cluster(*id)?;
-                Some((*id, (Arc::from(c.name.as_str()), self.schema.kind_of(&c.name), c.is_abstract)))
-            })
-            .collect();
+        self.class_names = Arc::new(
+            self.schema
+                .clusters
+                .values()
+                .map(|c| (c.id, Arc::from(c.class.as_deref().unwrap_or("")) as Arc<str>))
+                .collect(),
+        );
+        self.cluster_classes = Arc::new(
+            self.schema
+                .clusters
+                .keys()
+                .filter_map(|id| {
+                    let c = self.schema.class_of_cluster(*id)?;
+                    Some((*id, (Arc::from(c.name.as_str()), self.schema.kind_of(&c.name), c.is_abstract)))
+                })
+                .collect(),
+        );
+    }
+
+    /// An immutable copy of the state as it is now, for readers: it shares every page,
+    /// index node and the schema with this state, so it costs O(clusters + indexes + page
+    /// table leaves touched since), and later changes copy what they touch (see the module
+    /// docs of `snapshot.rs`). Dropped clusters and free-space maps are left out: a read
+    /// view never writes.
+    pub fn freeze(&self) -> State {
+        State {
+            dir: self.dir.clone(),
+            database_id: self.database_id,
+            applied_lsn: self.applied_lsn,
+            checkpoint_lsn: self.checkpoint_lsn,
+            schema: Arc::clone(&self.schema),
+            class_names: Arc::clone(&self.class_names),
+            cluster_classes: Arc::clone(&self.cluster_classes),
+            clusters: self.clusters.iter().map(|(id, c)| (*id, c.freeze())).collect(),
+            dropped: BTreeMap::new(),
+            indexes: self.indexes.clone(),
+            digest: self.digest,
+            frozen: true,
+        }
+    }
+
+    /// Before a checkpoint writes the dirty pages: keeps the pages it overwrites for read
+    /// views that may still read them (see [`crate::pagefile::PageFile::preserve_for_readers`]).
+    /// Returns the pages copied.
+    pub fn preserve_for_readers(&mut self, current_read: bool) -> u64 {
+        // Dropped clusters are not written, only deleted (a mapped file outlives its name).
+        self.clusters.values_mut().map(|c| c.preserve_for_readers(current_read)).sum()
     }
 
     /// Reads a record.
@@ -224,6 +262,7 @@ impl State {
     /// Applies one entry atomically. On error nothing changed (and `applied_lsn` is still
     /// advanced by the caller: the entry is consumed either way).
     pub fn apply(&mut self, lsn: Lsn, entry: &TxEntry) -> Result<()> {
+        assert!(!self.frozen, "an entry applied to a read view");
         let mut undo = Undo { lsn: lsn.0, ..Undo::default() };
         if entry.ops.iter().any(|o| matches!(o, Op::Schema(_))) {
             undo.schema_copy = Some((self.schema.clone(), self.indexes.clone()));
@@ -548,7 +587,7 @@ impl State {
             _ => {}
         }
         let clusters_before: HashSet<i32> = self.schema.clusters.keys().copied().collect();
-        self.schema.apply(change)?;
+        Arc::make_mut(&mut self.schema).apply(change)?;
         let clusters_after: HashSet<i32> = self.schema.clusters.keys().copied().collect();
         let mut created: Vec<i32> = clusters_after.difference(&clusters_before).copied().collect();
         created.sort_unstable();
@@ -587,7 +626,7 @@ impl State {
 
     /// Stores the schema in `#0:0`.
     fn write_schema_record(&mut self, undo: &mut Undo) -> Result<()> {
-        let json = serde_json::to_string(&self.schema).map_err(|e| bad(format!("schema: {e}")))?;
+        let json = serde_json::to_string(&*self.schema).map_err(|e| bad(format!("schema: {e}")))?;
         let fields = Document::new().with("schema", Value::String(json));
         let body = record::encode_body(RecordKind::Document, &[], &fields);
         let old = self.get(SCHEMA_RID)?;

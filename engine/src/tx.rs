@@ -203,7 +203,7 @@ pub fn form(st: &State, pending: &Pending, tx: &Transaction) -> FormResult<Forme
     let mut f = Former {
         st,
         pending,
-        schema: st.schema.clone(),
+        schema: (*st.schema).clone(),
         ops: Vec::new(),
         temps: BTreeMap::new(),
         positions: HashMap::new(),
