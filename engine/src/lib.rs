@@ -18,14 +18,14 @@
 //! - **Isolation.** A [`Snapshot`] sees one applied LSN. Optimistic version conflicts and
 //!   unique-key violations are found when a transaction is formed, before it is logged.
 //! - **Concurrency.** A [`Database`] is `Send + Sync`. Many commits share one fsync; reads
-//!   run beside them and never see half an entry.
+//!   run beside them on a frozen view of one applied LSN (copy-on-write pages, see
+//!   `snapshot.rs`), hold no lock the applier needs, and never see half an entry.
 //!
 //! # Not done yet
 //! - Indexes live in memory and are rebuilt from the records at open (a scan of the indexed
 //!   classes); there are no index pages.
 //! - A vertex keeps all its edges inline in its record (spilling to overflow pages), so
 //!   adding an edge to a vertex with very many edges rewrites a large record.
-//! - Snapshots hold the state's read lock; a long scan delays the apply of new commits.
 //! - A class has one cluster.
 
 pub mod checkpoint;
