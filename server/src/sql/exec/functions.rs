@@ -10,6 +10,8 @@ use basalt_engine::json::{format_datetime, parse_datetime};
 use basalt_engine::{Direction, Rid, Value};
 
 use super::eval::{eval, invalid_at, items, literal, test, too_many, value_field, Ctx, Env};
+use super::functions_coll::{self as coll, is_coll_aggregate};
+use super::functions_stat::{is_stat, stat_arity, Stat};
 use super::ops::{cmp_values, value_text};
 use super::rows::{dedup_values, int_value, show, Res};
 use super::MAX_COLLECTION_ITEMS;
@@ -147,13 +149,32 @@ pub(crate) fn labels(env: &Env<'_>, ctx: &Ctx<'_>, args: &[Expr]) -> Res<Vec<Str
     Ok(out)
 }
 
-/// Whether a call is an aggregate when it appears in a projection.
+/// Whether a call is an aggregate when it appears in a projection: the statistics
+/// functions always (OrientDB's `aggregateResults()` is true for them), the others with one
+/// argument (`OSQLFunctionMathAbstract` and `OSQLFunctionMultiValueAbstract`).
 pub(crate) fn is_aggregate(call: &FunctionCall) -> bool {
-    call.args.len() == 1
-        && matches!(
-            call.name.name.to_ascii_lowercase().as_str(),
-            "count" | "sum" | "min" | "max" | "avg" | "list" | "set"
-        )
+    let name = call.name.name.to_ascii_lowercase();
+    let n = call.args.len();
+    if is_stat(&name) {
+        let (min, max) = stat_arity(&name);
+        return n >= min && n <= max;
+    }
+    n == 1
+        && (matches!(name.as_str(), "count" | "sum" | "min" | "max" | "avg" | "list" | "set")
+            || is_coll_aggregate(&name))
+}
+
+/// A statistics function over its first argument's values (outside a grouped projection).
+fn stat_call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall, name: &str) -> Res<Value> {
+    let (min, max) = stat_arity(name);
+    arity(call, min, max)?;
+    let vals = args(env, ctx, call)?;
+    let Some(mut s) = Stat::new(name) else { return Ok(Value::Null) };
+    if s.wants_quantiles() {
+        s.set_quantiles(&vals[1..])?;
+    }
+    s.add(&vals[0])?;
+    Ok(s.finish())
 }
 
 fn arity(call: &FunctionCall, min: usize, max: usize) -> Res<()> {
@@ -237,6 +258,8 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
             }
         }
         "coalesce" => {
+            // OSQLFunctionCoalesce.java: 1 to 1000 arguments, the first not null.
+            arity(call, 1, 1000)?;
             for a in &call.args {
                 let v = eval(env, ctx, a)?;
                 if !v.is_null() {
@@ -265,7 +288,7 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
                 other => other,
             })
         }
-        "unionall" | "union" => {
+        "union" => {
             arity(call, 1, usize::MAX)?;
             let mut out = Vec::new();
             for v in args(env, ctx, call)? {
@@ -274,25 +297,32 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
                     return Err(too_many());
                 }
             }
-            Ok(Value::List(if name == "union" { dedup_values(out) } else { out }))
+            Ok(Value::List(dedup_values(out)))
+        }
+        "unionall" => {
+            arity(call, 1, usize::MAX)?;
+            coll::union_all(args(env, ctx, call)?)
         }
         "intersect" => {
             arity(call, 1, usize::MAX)?;
-            let mut it = args(env, ctx, call)?.into_iter();
-            let mut acc = dedup_values(items(it.next().unwrap_or(Value::Null)));
-            for v in it {
-                let other = items(v);
-                let mut stopped = Ok(());
-                acc.retain(|x| {
-                    // Each element scans `other` whole: look at the clock for every one.
-                    if stopped.is_ok() {
-                        stopped = env.watch.check();
-                    }
-                    stopped.is_ok() && other.iter().any(|y| x.total_cmp(y).is_eq())
-                });
-                stopped?;
-            }
-            Ok(Value::List(acc))
+            coll::intersect(args(env, ctx, call)?)
+        }
+        "difference" => {
+            arity(call, 2, usize::MAX)?;
+            coll::difference(args(env, ctx, call)?)
+        }
+        "symmetricdifference" => {
+            arity(call, 1, usize::MAX)?;
+            coll::symmetric_difference(args(env, ctx, call)?)
+        }
+        n if is_stat(n) => stat_call(env, ctx, call, n),
+        "uuid" => {
+            arity(call, 0, 0)?;
+            Ok(Value::String(uuid_v4()))
+        }
+        "decimal" => {
+            arity(call, 1, 1)?;
+            Ok(decimal(eval(env, ctx, &call.args[0])?))
         }
         "set" | "list" => {
             arity(call, 1, usize::MAX)?;
@@ -352,9 +382,18 @@ const FUNCTIONS_ONLY: &[&str] = &[
     "if",
     "first",
     "last",
-    "unionall",
+    "unionAll",
     "union",
     "intersect",
+    "difference",
+    "symmetricDifference",
+    "mode",
+    "median",
+    "percentile",
+    "variance",
+    "stddev",
+    "uuid",
+    "decimal",
     "set",
     "list",
     "abs",
@@ -449,6 +488,29 @@ fn edit_distances(a: &str, b: &str) -> (usize, usize) {
         }
     }
     (row.iter().copied().min().unwrap_or(0), row[b.len()])
+}
+
+/// `uuid()`: a random (version 4) UUID in its usual text form (`OSQLFunctionUUID.java`
+/// answers `UUID.randomUUID().toString()`).
+fn uuid_v4() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+/// `decimal(x)` (`math/OSQLFunctionDecimal.java`): a number, or a string read as one; null
+/// for anything else or a string that is not a number. Basalt has no DECIMAL value: the
+/// result is a DOUBLE, so it holds about 16 significant digits, not BigDecimal's all.
+fn decimal(v: Value) -> Value {
+    match v {
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map_or(Value::Null, Value::Double),
+        Value::Byte(_) | Value::Short(_) | Value::Int(_) | Value::Long(_) | Value::Float(_) | Value::Double(_) => {
+            v.as_f64().map_or(Value::Null, Value::Double)
+        }
+        _ => Value::Null,
+    }
 }
 
 fn call_sysdate() -> Res<Value> {

@@ -4,7 +4,7 @@
 //! `COMMIT [RETRY n]` / `ROLLBACK`), access checks, the commit of write statements with
 //! conflict retries, and the JSON of results. The statement families live in the sibling
 //! modules: `select` (and its `Pipeline`), `traverse`, `match_`, `write`, `schema`, `plan`
-//! (sources, index selection, EXPLAIN), `eval`, `ops`, `functions` and `regex`
+//! (sources, index selection, EXPLAIN), `eval`, `ops`, `functions` (with `functions_stat` and `functions_coll`) and `regex`
 //! (expressions), `rows` (what flows between stages).
 //!
 //! Promises:
@@ -53,6 +53,8 @@ use crate::sql::{parse_script, ParseError};
 mod control;
 mod eval;
 mod functions;
+mod functions_coll;
+mod functions_stat;
 mod match_;
 mod ops;
 mod plan;
