@@ -6,11 +6,11 @@
 //! concatenate (OrientDB's semantics: parallel edges repeat a neighbour). Aggregates in a
 //! projection are computed by `select.rs`; here they apply to a collection argument.
 
-use basalt_engine::json::{format_datetime, parse_datetime};
 use basalt_engine::{Direction, Rid, Value};
 
 use super::eval::{eval, invalid_at, items, literal, test, too_many, value_field, Ctx, Env};
 use super::functions_coll::{self as coll, is_coll_aggregate};
+use super::functions_misc as misc;
 use super::functions_stat::{is_stat, stat_arity, Stat};
 use super::ops::{cmp_values, value_text};
 use super::rows::{dedup_values, int_value, show, Res};
@@ -195,6 +195,14 @@ fn arity(call: &FunctionCall, min: usize, max: usize) -> Res<()> {
     Ok(())
 }
 
+/// An error of a function's work, placed at the call.
+fn at(call: &FunctionCall, e: QueryError) -> QueryError {
+    match e {
+        QueryError::Invalid(m) => invalid_at(call.name.span, format!("{}(): {m}", call.name.name)),
+        other => other,
+    }
+}
+
 fn args(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Vec<Value>> {
     call.args.iter().map(|a| eval(env, ctx, a)).collect()
 }
@@ -318,11 +326,11 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
         n if is_stat(n) => stat_call(env, ctx, call, n),
         "uuid" => {
             arity(call, 0, 0)?;
-            Ok(Value::String(uuid_v4()))
+            Ok(Value::String(misc::uuid_v4()))
         }
         "decimal" => {
             arity(call, 1, 1)?;
-            Ok(decimal(eval(env, ctx, &call.args[0])?))
+            Ok(misc::decimal(eval(env, ctx, &call.args[0])?))
         }
         "set" | "list" => {
             arity(call, 1, usize::MAX)?;
@@ -345,25 +353,18 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
             })
         }
         "sysdate" => {
-            arity(call, 0, 0)?;
-            let ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            Ok(Value::DateTime(ms))
+            arity(call, 0, 2)?;
+            misc::sysdate(&args(env, ctx, call)?).map_err(|e| at(call, e))
         }
         "date" => {
-            arity(call, 0, 2)?;
-            match call.args.first() {
-                None => call_sysdate(),
-                Some(a) => to_datetime(&eval(env, ctx, a)?, call),
-            }
+            arity(call, 0, 3)?;
+            misc::date(&args(env, ctx, call)?).map_err(|e| at(call, e))
         }
         "format" => {
             arity(call, 1, usize::MAX)?;
             let vals = args(env, ctx, call)?;
             let fmt = value_text(&vals[0]);
-            Ok(Value::String(format_text(&fmt, &vals[1..])))
+            Ok(Value::String(misc::java_format(&fmt, &vals[1..]).map_err(|e| at(call, e))?))
         }
         _ => Err(invalid_at(call.name.span, unknown("function", &call.name.name, &function_names()))),
     }
@@ -488,68 +489,6 @@ fn edit_distances(a: &str, b: &str) -> (usize, usize) {
         }
     }
     (row.iter().copied().min().unwrap_or(0), row[b.len()])
-}
-
-/// `uuid()`: a random (version 4) UUID in its usual text form (`OSQLFunctionUUID.java`
-/// answers `UUID.randomUUID().toString()`).
-fn uuid_v4() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
-}
-
-/// `decimal(x)` (`math/OSQLFunctionDecimal.java`): a number, or a string read as one; null
-/// for anything else or a string that is not a number. Basalt has no DECIMAL value: the
-/// result is a DOUBLE, so it holds about 16 significant digits, not BigDecimal's all.
-fn decimal(v: Value) -> Value {
-    match v {
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map_or(Value::Null, Value::Double),
-        Value::Byte(_) | Value::Short(_) | Value::Int(_) | Value::Long(_) | Value::Float(_) | Value::Double(_) => {
-            v.as_f64().map_or(Value::Null, Value::Double)
-        }
-        _ => Value::Null,
-    }
-}
-
-fn call_sysdate() -> Res<Value> {
-    let ms =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    Ok(Value::DateTime(ms))
-}
-
-fn to_datetime(v: &Value, call: &FunctionCall) -> Res<Value> {
-    match v {
-        Value::Null => Ok(Value::Null),
-        Value::DateTime(_) => Ok(v.clone()),
-        Value::String(s) => parse_datetime(s).map(Value::DateTime).ok_or_else(|| {
-            invalid_at(call.name.span, format!("'{s}' is not a date (use yyyy-MM-dd or yyyy-MM-dd HH:mm:ss)"))
-        }),
-        other => match other.as_i64() {
-            Some(ms) => Ok(Value::DateTime(ms)),
-            None => Err(invalid_at(call.name.span, format!("{} cannot be read as a date", show(other)))),
-        },
-    }
-}
-
-/// `format('%s has %d', a, b)`: `%s`, `%d` and `%%`; other specifiers print the value.
-fn format_text(fmt: &str, vals: &[Value]) -> String {
-    let mut out = String::new();
-    let mut it = vals.iter();
-    let mut chars = fmt.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('%') => out.push('%'),
-            Some(_) => out.push_str(&it.next().map(value_text).unwrap_or_default()),
-            None => out.push('%'),
-        }
-    }
-    out
 }
 
 fn int_arg(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall, i: usize) -> Res<i64> {
@@ -764,27 +703,13 @@ pub(crate) fn method(env: &Env<'_>, ctx: &Ctx<'_>, target: Value, call: &Functio
             Ok(Value::String(basalt_engine::json::to_json(&target).to_string()))
         }
         "format" => {
-            none(1, 1)?;
-            let fmt = str_arg(env, ctx, call, 0)?;
-            Ok(match target {
-                Value::DateTime(ms) if fmt.contains("yyyy") => Value::String(format_date(ms, &fmt)),
-                other => Value::String(format_text(&fmt, &[other])),
-            })
+            none(1, 2)?;
+            let vals = args(env, ctx, call)?;
+            misc::format_method(target, &vals).map_err(|e| at(call, e))
         }
         "count" | "sum" | "min" | "max" | "avg" if call.args.is_empty() => fold(&name, items(target)),
         _ => Err(invalid_at(call.name.span, unknown("method", &call.name.name, &method_names()))),
     }
-}
-
-/// A datetime in a Java-style pattern (`yyyy`, `MM`, `dd`, `HH`, `mm`, `ss`).
-fn format_date(ms: i64, fmt: &str) -> String {
-    let full = format_datetime(ms);
-    let (date, time) = full.split_once(' ').unwrap_or((full.as_str(), "00:00:00"));
-    let mut d = date.split('-');
-    let (y, mo, da) = (d.next().unwrap_or(""), d.next().unwrap_or(""), d.next().unwrap_or(""));
-    let mut t = time.split(':');
-    let (h, mi, s) = (t.next().unwrap_or(""), t.next().unwrap_or(""), t.next().unwrap_or("").get(..2).unwrap_or(""));
-    fmt.replace("yyyy", y).replace("MM", mo).replace("dd", da).replace("HH", h).replace("mm", mi).replace("ss", s)
 }
 
 /// A constant expression's value, without a row (for index lookups and UPSERT keys);
