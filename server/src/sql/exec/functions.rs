@@ -5,6 +5,9 @@
 //! [`basalt_engine::Snapshot::neighbours`]; applied to a list they step from every element and
 //! concatenate (OrientDB's semantics: parallel edges repeat a neighbour). Aggregates in a
 //! projection are computed by `select.rs`; here they apply to a collection argument.
+//! This module dispatches by name; the statistics functions live in `functions_stat.rs`, the
+//! collection functions in `functions_coll.rs`, `uuid`/`decimal`/`date`/`sysdate`/`format` in
+//! `functions_misc.rs` (date patterns in `datefmt.rs`).
 
 use basalt_engine::{Direction, Rid, Value};
 
