@@ -70,3 +70,6 @@ SELECT percentile(v, 'half') FROM Score WHERE t = 'p'
 SELECT percentile(v) FROM Score
 
 SELECT median(v, 0.5) FROM Score
+
+-- An unknown name lists the nearest known ones.
+SELECT medain(v), stdev(v) FROM Score

@@ -9,10 +9,14 @@
 //! (`+02:00`, `GMT-5`). Text formats are Java's `String.format` for `%s %S %d %f %x %X %o %b
 //! %c %n %%` with flags `- 0 + , space`, width and precision.
 //!
+//! `date()` and `sysdate()` read the clock at each call: OrientDB's new executor
+//! (`sql/parser/OFunctionCall.java`) makes a fresh function instance, and so a fresh `new
+//! Date()`, for every evaluation (`OSQLFunctionFactoryTemplate.createFunction`).
+//!
 //! Not done: named time zones (`Europe/Rome`: Basalt has no zone database, and refuses them
-//! rather than fall back to GMT as Java does); `date()` and `sysdate()` read the clock at each
-//! call, not once per query as OrientDB's function instance does; `decimal()` answers a
-//! DOUBLE (Basalt has no DECIMAL value), so about 16 significant digits, not BigDecimal's all.
+//! rather than fall back to GMT as Java does); `decimal()` answers a DOUBLE (Basalt has no
+//! DECIMAL value), so about 16 significant digits, not BigDecimal's all; `String.format`'s
+//! `%e`, `%g`, `%h`, `%t` and argument indexes (`%1$s`) are refused, naming them.
 
 use basalt_engine::json::parse_datetime;
 use basalt_engine::Value;
@@ -180,6 +184,7 @@ pub(crate) fn java_format(fmt: &str, args: &[Value]) -> Res<String> {
         }
         let conv = chars.next().ok_or_else(|| bad_format(fmt, "it ends inside a % specifier"))?;
         let body = match conv {
+            '$' => return Err(bad_format(fmt, "argument indexes (%1$s) are not supported")),
             '%' => "%".to_string(),
             'n' => "\n".to_string(),
             _ => {
@@ -345,6 +350,8 @@ mod tests {
         assert!(java_format("%d", &[Value::Double(2.5)]).is_err());
         assert!(java_format("%s %s", &[Value::Int(1)]).is_err());
         assert!(java_format("%e", &[Value::Double(1.0)]).is_err());
+        let err = java_format("%1$s", &[Value::Int(1)]).unwrap_err();
+        assert!(err.to_string().contains("argument indexes"), "{err}");
     }
 
     #[test]
