@@ -21,6 +21,10 @@ SELECT date('2024-02-29T10:11:12.345Z', "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'") AS iso, 
 -- .format with names and a zone: 2024-02-29 was a Thursday; 10:11 UTC is 12:11 at GMT+2.
 SELECT date('2024-02-29 10:11:12').format('EEEE d MMMM yyyy, h:mm a') AS long, date('2024-02-29 10:11:12').format('HH:mm Z', 'GMT+2') AS zoned
 
+-- OSQLMethodFormat: a list of dates gives a list of texts; any other value goes through
+-- String.format (22 in %05d is 00022).
+SELECT [date('2015-07-20'), date('2016-01-02')].format('yy/M/d') AS dates, nr.format('%05d') AS padded FROM Account WHERE nr = 22
+
 -- querySysdateNoFormat / querySysdateWithFormat: a date per row, and text in the pattern
 -- (dd-MM-yyyy: 10 characters); queryDate: every record created by date() is <= now.
 SELECT sysdate() IS NOT NULL AS present, sysdate('dd-MM-yyyy').length() AS len, sysdate('yyyy').asInteger() >= 2024 AS recent FROM Account
