@@ -5,11 +5,16 @@
 //! [`basalt_engine::Snapshot::neighbours`]; applied to a list they step from every element and
 //! concatenate (OrientDB's semantics: parallel edges repeat a neighbour). Aggregates in a
 //! projection are computed by `select.rs`; here they apply to a collection argument.
+//! This module dispatches by name; the statistics functions live in `functions_stat.rs`, the
+//! collection functions in `functions_coll.rs`, `uuid`/`decimal`/`date`/`sysdate`/`format` in
+//! `functions_misc.rs` (date patterns in `datefmt.rs`).
 
-use basalt_engine::json::{format_datetime, parse_datetime};
 use basalt_engine::{Direction, Rid, Value};
 
 use super::eval::{eval, invalid_at, items, literal, test, too_many, value_field, Ctx, Env};
+use super::functions_coll::{self as coll, is_coll_aggregate};
+use super::functions_misc as misc;
+use super::functions_stat::{is_stat, stat_arity, Stat};
 use super::ops::{cmp_values, value_text};
 use super::rows::{dedup_values, int_value, show, Res};
 use super::MAX_COLLECTION_ITEMS;
@@ -147,13 +152,32 @@ pub(crate) fn labels(env: &Env<'_>, ctx: &Ctx<'_>, args: &[Expr]) -> Res<Vec<Str
     Ok(out)
 }
 
-/// Whether a call is an aggregate when it appears in a projection.
+/// Whether a call is an aggregate when it appears in a projection: the statistics
+/// functions always (OrientDB's `aggregateResults()` is true for them), the others with one
+/// argument (`OSQLFunctionMathAbstract` and `OSQLFunctionMultiValueAbstract`).
 pub(crate) fn is_aggregate(call: &FunctionCall) -> bool {
-    call.args.len() == 1
-        && matches!(
-            call.name.name.to_ascii_lowercase().as_str(),
-            "count" | "sum" | "min" | "max" | "avg" | "list" | "set"
-        )
+    let name = call.name.name.to_ascii_lowercase();
+    let n = call.args.len();
+    if is_stat(&name) {
+        let (min, max) = stat_arity(&name);
+        return n >= min && n <= max;
+    }
+    n == 1
+        && (matches!(name.as_str(), "count" | "sum" | "min" | "max" | "avg" | "list" | "set")
+            || is_coll_aggregate(&name))
+}
+
+/// A statistics function over its first argument's values (outside a grouped projection).
+fn stat_call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall, name: &str) -> Res<Value> {
+    let (min, max) = stat_arity(name);
+    arity(call, min, max)?;
+    let vals = args(env, ctx, call)?;
+    let Some(mut s) = Stat::new(name) else { return Ok(Value::Null) };
+    if s.wants_quantiles() {
+        s.set_quantiles(&vals[1..])?;
+    }
+    s.add(&vals[0])?;
+    Ok(s.finish())
 }
 
 fn arity(call: &FunctionCall, min: usize, max: usize) -> Res<()> {
@@ -172,6 +196,14 @@ fn arity(call: &FunctionCall, min: usize, max: usize) -> Res<()> {
         ));
     }
     Ok(())
+}
+
+/// An error of a function's work, placed at the call.
+fn at(call: &FunctionCall, e: QueryError) -> QueryError {
+    match e {
+        QueryError::Invalid(m) => invalid_at(call.name.span, format!("{}(): {m}", call.name.name)),
+        other => other,
+    }
 }
 
 fn args(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Vec<Value>> {
@@ -237,6 +269,8 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
             }
         }
         "coalesce" => {
+            // OSQLFunctionCoalesce.java: 1 to 1000 arguments, the first not null.
+            arity(call, 1, 1000)?;
             for a in &call.args {
                 let v = eval(env, ctx, a)?;
                 if !v.is_null() {
@@ -265,7 +299,7 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
                 other => other,
             })
         }
-        "unionall" | "union" => {
+        "union" => {
             arity(call, 1, usize::MAX)?;
             let mut out = Vec::new();
             for v in args(env, ctx, call)? {
@@ -274,25 +308,32 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
                     return Err(too_many());
                 }
             }
-            Ok(Value::List(if name == "union" { dedup_values(out) } else { out }))
+            Ok(Value::List(dedup_values(out)))
+        }
+        "unionall" => {
+            arity(call, 1, usize::MAX)?;
+            coll::union_all(args(env, ctx, call)?)
         }
         "intersect" => {
             arity(call, 1, usize::MAX)?;
-            let mut it = args(env, ctx, call)?.into_iter();
-            let mut acc = dedup_values(items(it.next().unwrap_or(Value::Null)));
-            for v in it {
-                let other = items(v);
-                let mut stopped = Ok(());
-                acc.retain(|x| {
-                    // Each element scans `other` whole: look at the clock for every one.
-                    if stopped.is_ok() {
-                        stopped = env.watch.check();
-                    }
-                    stopped.is_ok() && other.iter().any(|y| x.total_cmp(y).is_eq())
-                });
-                stopped?;
-            }
-            Ok(Value::List(acc))
+            coll::intersect(args(env, ctx, call)?)
+        }
+        "difference" => {
+            arity(call, 2, usize::MAX)?;
+            coll::difference(args(env, ctx, call)?)
+        }
+        "symmetricdifference" => {
+            arity(call, 1, usize::MAX)?;
+            coll::symmetric_difference(args(env, ctx, call)?)
+        }
+        n if is_stat(n) => stat_call(env, ctx, call, n),
+        "uuid" => {
+            arity(call, 0, 0)?;
+            Ok(Value::String(misc::uuid_v4()))
+        }
+        "decimal" => {
+            arity(call, 1, 1)?;
+            Ok(misc::decimal(eval(env, ctx, &call.args[0])?))
         }
         "set" | "list" => {
             arity(call, 1, usize::MAX)?;
@@ -315,25 +356,18 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
             })
         }
         "sysdate" => {
-            arity(call, 0, 0)?;
-            let ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            Ok(Value::DateTime(ms))
+            arity(call, 0, 2)?;
+            misc::sysdate(&args(env, ctx, call)?).map_err(|e| at(call, e))
         }
         "date" => {
-            arity(call, 0, 2)?;
-            match call.args.first() {
-                None => call_sysdate(),
-                Some(a) => to_datetime(&eval(env, ctx, a)?, call),
-            }
+            arity(call, 0, 3)?;
+            misc::date(&args(env, ctx, call)?).map_err(|e| at(call, e))
         }
         "format" => {
             arity(call, 1, usize::MAX)?;
             let vals = args(env, ctx, call)?;
             let fmt = value_text(&vals[0]);
-            Ok(Value::String(format_text(&fmt, &vals[1..])))
+            Ok(Value::String(misc::java_format(&fmt, &vals[1..]).map_err(|e| at(call, e))?))
         }
         _ => Err(invalid_at(call.name.span, unknown("function", &call.name.name, &function_names()))),
     }
@@ -352,9 +386,18 @@ const FUNCTIONS_ONLY: &[&str] = &[
     "if",
     "first",
     "last",
-    "unionall",
+    "unionAll",
     "union",
     "intersect",
+    "difference",
+    "symmetricDifference",
+    "mode",
+    "median",
+    "percentile",
+    "variance",
+    "stddev",
+    "uuid",
+    "decimal",
     "set",
     "list",
     "abs",
@@ -449,45 +492,6 @@ fn edit_distances(a: &str, b: &str) -> (usize, usize) {
         }
     }
     (row.iter().copied().min().unwrap_or(0), row[b.len()])
-}
-
-fn call_sysdate() -> Res<Value> {
-    let ms =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    Ok(Value::DateTime(ms))
-}
-
-fn to_datetime(v: &Value, call: &FunctionCall) -> Res<Value> {
-    match v {
-        Value::Null => Ok(Value::Null),
-        Value::DateTime(_) => Ok(v.clone()),
-        Value::String(s) => parse_datetime(s).map(Value::DateTime).ok_or_else(|| {
-            invalid_at(call.name.span, format!("'{s}' is not a date (use yyyy-MM-dd or yyyy-MM-dd HH:mm:ss)"))
-        }),
-        other => match other.as_i64() {
-            Some(ms) => Ok(Value::DateTime(ms)),
-            None => Err(invalid_at(call.name.span, format!("{} cannot be read as a date", show(other)))),
-        },
-    }
-}
-
-/// `format('%s has %d', a, b)`: `%s`, `%d` and `%%`; other specifiers print the value.
-fn format_text(fmt: &str, vals: &[Value]) -> String {
-    let mut out = String::new();
-    let mut it = vals.iter();
-    let mut chars = fmt.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('%') => out.push('%'),
-            Some(_) => out.push_str(&it.next().map(value_text).unwrap_or_default()),
-            None => out.push('%'),
-        }
-    }
-    out
 }
 
 fn int_arg(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall, i: usize) -> Res<i64> {
@@ -702,27 +706,13 @@ pub(crate) fn method(env: &Env<'_>, ctx: &Ctx<'_>, target: Value, call: &Functio
             Ok(Value::String(basalt_engine::json::to_json(&target).to_string()))
         }
         "format" => {
-            none(1, 1)?;
-            let fmt = str_arg(env, ctx, call, 0)?;
-            Ok(match target {
-                Value::DateTime(ms) if fmt.contains("yyyy") => Value::String(format_date(ms, &fmt)),
-                other => Value::String(format_text(&fmt, &[other])),
-            })
+            none(1, 2)?;
+            let vals = args(env, ctx, call)?;
+            misc::format_method(target, &vals).map_err(|e| at(call, e))
         }
         "count" | "sum" | "min" | "max" | "avg" if call.args.is_empty() => fold(&name, items(target)),
         _ => Err(invalid_at(call.name.span, unknown("method", &call.name.name, &method_names()))),
     }
-}
-
-/// A datetime in a Java-style pattern (`yyyy`, `MM`, `dd`, `HH`, `mm`, `ss`).
-fn format_date(ms: i64, fmt: &str) -> String {
-    let full = format_datetime(ms);
-    let (date, time) = full.split_once(' ').unwrap_or((full.as_str(), "00:00:00"));
-    let mut d = date.split('-');
-    let (y, mo, da) = (d.next().unwrap_or(""), d.next().unwrap_or(""), d.next().unwrap_or(""));
-    let mut t = time.split(':');
-    let (h, mi, s) = (t.next().unwrap_or(""), t.next().unwrap_or(""), t.next().unwrap_or("").get(..2).unwrap_or(""));
-    fmt.replace("yyyy", y).replace("MM", mo).replace("dd", da).replace("HH", h).replace("mm", mi).replace("ss", s)
 }
 
 /// A constant expression's value, without a row (for index lookups and UPSERT keys);

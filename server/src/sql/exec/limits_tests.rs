@@ -135,6 +135,31 @@ fn the_budget_refuses_a_full_sort_but_not_order_by_limit() {
     assert_eq!(run(&db, "SELECT DISTINCT n, pad FROM N", &big).unwrap().len(), ROWS as usize);
 }
 
+#[test]
+fn aggregates_that_keep_values_count_against_the_budget() {
+    let (_dir, db) = numbers();
+    let small = limits(None, 256 << 10);
+    // Each keeps every row's 100-byte pad: 500 kB over 5000 rows.
+    for f in [
+        "median(pad)",
+        "mode(pad)",
+        "percentile(pad, 0.5)",
+        "unionAll(pad)",
+        "intersect(pad)",
+        "symmetricDifference(pad)",
+    ] {
+        let err = run(&db, &format!("SELECT {f} AS x FROM N"), &small).unwrap_err();
+        assert!(matches!(err, QueryError::Budget(_)), "{f}: {err}");
+    }
+    // variance keeps running sums only: n = 0..4999 has population variance (N^2 - 1) / 12.
+    let v = run(&db, "SELECT variance(n) AS v, median(n) AS m FROM N", &limits(None, 64 << 20)).unwrap();
+    let expected = ((ROWS * ROWS - 1) as f64) / 12.0;
+    assert!((v[0]["v"].as_f64().unwrap() - expected).abs() < 1e-6, "{}", v[0]);
+    // Position 0.5 * 5001 = 2500.5: halfway between the 2500th and 2501st values.
+    assert_eq!(v[0]["m"].as_f64().unwrap(), 2499.5);
+    assert!(run(&db, "SELECT variance(n) AS v FROM N", &small).is_ok());
+}
+
 /// A sink that hangs up after `n` rows.
 struct HangUp {
     /// Rows taken.

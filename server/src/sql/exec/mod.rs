@@ -4,7 +4,7 @@
 //! `COMMIT [RETRY n]` / `ROLLBACK`), access checks, the commit of write statements with
 //! conflict retries, and the JSON of results. The statement families live in the sibling
 //! modules: `select` (and its `Pipeline`), `traverse`, `match_`, `write`, `schema`, `plan`
-//! (sources, index selection, EXPLAIN), `eval`, `ops`, `functions` and `regex`
+//! (sources, index selection, EXPLAIN), `eval`, `ops`, `functions` (with `functions_stat`, `functions_coll`, `functions_misc` and `datefmt`) and `regex`
 //! (expressions), `rows` (what flows between stages).
 //!
 //! Promises:
@@ -51,8 +51,12 @@ use crate::sql::ast::{Expr, LetValue, RecordAttribute, Statement};
 use crate::sql::{parse_script, ParseError};
 
 mod control;
+mod datefmt;
 mod eval;
 mod functions;
+mod functions_coll;
+mod functions_misc;
+mod functions_stat;
 mod match_;
 mod ops;
 mod plan;

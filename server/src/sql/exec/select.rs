@@ -17,6 +17,8 @@ use basalt_engine::{Document, Value};
 use super::control::{row_bytes, value_bytes};
 use super::eval::{eval, test, AggValues, Ctx, Env};
 use super::functions::{is_aggregate, is_count_star};
+use super::functions_coll::Coll;
+use super::functions_stat::Stat;
 use super::plan;
 use super::rows::{int_value, Data, OrdValue, Res, Row};
 use super::tail::Tail;
@@ -36,12 +38,19 @@ pub(crate) struct Acc {
     floats: bool,
     best: Option<Value>,
     values: Vec<Value>,
+    /// The state of a statistics function (`functions_stat.rs`), which then does the work.
+    stat: Option<Stat>,
+    /// The state of a collection function used as an aggregate (`functions_coll.rs`).
+    coll: Option<Coll>,
 }
 
 impl Acc {
-    /// A fresh accumulator for `count`, `sum`, `min`, `max`, `avg`, `list` or `set`.
+    /// A fresh accumulator for `count`, `sum`, `min`, `max`, `avg`, `list`, `set`, a
+    /// statistics function or a collection function.
     pub fn new(name: &str) -> Acc {
-        let kind = match name.to_ascii_lowercase().as_str() {
+        let lower = name.to_ascii_lowercase();
+        let (stat, coll) = (Stat::new(&lower), Coll::new(&lower));
+        let kind = match lower.as_str() {
             "count" => "count",
             "sum" => "sum",
             "min" => "min",
@@ -50,13 +59,29 @@ impl Acc {
             "set" => "set",
             _ => "avg",
         };
-        Acc { kind, count: 0, int_sum: 0, float_sum: 0.0, floats: false, best: None, values: Vec::new() }
+        Acc { kind, count: 0, int_sum: 0, float_sum: 0.0, floats: false, best: None, values: Vec::new(), stat, coll }
     }
 
-    /// Whether it keeps the values it is given (`list()`, `set()`): they count against the
-    /// memory budget.
+    /// Whether it keeps the values it is given (`list()`, `set()`, `median()`, `unionAll()`
+    /// ...): they count against the memory budget.
     pub fn keeps_values(&self) -> bool {
-        self.kind == "list" || self.kind == "set"
+        self.kind == "list"
+            || self.kind == "set"
+            || self.coll.is_some()
+            || self.stat.as_ref().is_some_and(Stat::keeps_values)
+    }
+
+    /// Whether it still needs `percentile()`'s quantiles (taken from the first row).
+    pub fn wants_quantiles(&self) -> bool {
+        self.stat.as_ref().is_some_and(Stat::wants_quantiles)
+    }
+
+    /// Sets `percentile()`'s quantiles.
+    pub fn set_quantiles(&mut self, args: &[Value]) -> Res<()> {
+        match &mut self.stat {
+            Some(s) => s.set_quantiles(args),
+            None => Ok(()),
+        }
     }
 
     /// Counts a row (`count(*)`).
@@ -66,6 +91,12 @@ impl Acc {
 
     /// Adds a value (nulls are skipped; lists add their elements except for `count`).
     pub fn add(&mut self, v: &Value) -> Res<()> {
+        if let Some(s) = &mut self.stat {
+            return s.add(v);
+        }
+        if let Some(c) = &mut self.coll {
+            return c.add(v);
+        }
         match v {
             Value::Null => Ok(()),
             Value::List(items) | Value::Set(items) if self.kind != "count" => {
@@ -125,6 +156,12 @@ impl Acc {
 
     /// The aggregate's value.
     pub fn finish(&self) -> Value {
+        if let Some(s) = &self.stat {
+            return s.finish();
+        }
+        if let Some(c) = &self.coll {
+            return c.finish();
+        }
         match self.kind {
             "count" => int_value(self.count),
             "min" | "max" => self.best.clone().unwrap_or(Value::Null),
@@ -534,6 +571,10 @@ impl<'q> Pipeline<'q> {
                 acc.add_row();
             } else {
                 let v = eval(env, ctx, &call.args[0])?;
+                if acc.wants_quantiles() {
+                    let quantiles = call.args[1..].iter().map(|a| eval(env, ctx, a)).collect::<Res<Vec<_>>>()?;
+                    acc.set_quantiles(&quantiles)?;
+                }
                 if acc.keeps_values() {
                     let bytes = value_bytes(&v);
                     env.watch.charge(bytes)?;
