@@ -223,13 +223,13 @@ impl Drop for ApplierThread {
 
 /// One entry for the applier.
 #[derive(Debug)]
-struct Item {
+pub(crate) struct Item {
     /// Where it is in the log.
-    position: LogPosition,
+    pub(crate) position: LogPosition,
     /// The entry, or why its bytes do not decode (a bad entry, skipped everywhere).
-    entry: std::result::Result<TxEntry, String>,
+    pub(crate) entry: std::result::Result<TxEntry, String>,
     /// The proposal to resolve.
-    resolve: Option<ProposalId>,
+    pub(crate) resolve: Option<ProposalId>,
 }
 
 /// Why a transaction entry is stale, if it is: formed in an older term than the one the
@@ -355,9 +355,14 @@ impl Database {
         block_on(self.submit(tx))
     }
 
-    /// The transaction's way through the local WAL, as a future of its outcome.
+    /// The transaction's way through the log, as a future of its outcome: the local WAL,
+    /// or the replicated log once one is routed ([`Database::route_commits`]).
     pub fn submit<'a>(&'a self, tx: &'a Transaction) -> Pending<'a> {
-        Pending { db: self, tx, sink: Sink::Local, stage: Stage::Form }
+        let sink = match self.router() {
+            Some(log) => Sink::Propose(Box::new(move |entry: &[u8]| log.propose(entry))),
+            None => Sink::Local,
+        };
+        Pending { db: self, tx, sink, stage: Stage::Form }
     }
 
     /// Prepares a transaction for a log this engine does not own (the replicated log):
@@ -373,6 +378,17 @@ impl Database {
         propose: impl FnMut(&[u8]) -> Result<Option<Lsn>> + Send + 'a,
     ) -> Pending<'a> {
         Pending { db: self, tx, sink: Sink::Propose(Box::new(propose)), stage: Stage::Form }
+    }
+
+    /// The log turned the entry of proposal `id` away without logging it (this node does not lead, the log
+    /// stopped): its committer gets `error` and its effects are forgotten. An entry whose
+    /// outcome is already known (applied, or cut by [`Database::truncated_after`]) is left
+    /// alone, so a late refusal never overrides the truth.
+    pub fn proposal_refused(&self, id: ProposalId, error: Error) {
+        let mut f = lock(&self.forming);
+        if let Some(w) = f.resolve(id) {
+            w.outcome.send(Err(error));
+        }
     }
 
     /// Records the index the log gave a proposed entry (for [`Database::truncated_after`]).
@@ -518,10 +534,15 @@ impl Database {
 impl Core {
     /// The applied position must be followed by `position`, and the entry there must be
     /// durable in the local WAL (syncing if needed). Called under the applier lock.
-    fn check_next(&self, position: LogPosition) -> Result<()> {
+    pub(crate) fn check_next(&self, position: LogPosition) -> Result<()> {
         self.check_online()?;
         let applied = lock(&self.applied).position;
-        if position.index != applied.index.next() || position.term < applied.term {
+        // The next entry follows the applied one, or, when the log restarts past it (a
+        // purge or reset beyond the applied index: nothing between is in the log to apply),
+        // is the log's first entry.
+        let follows = position.index == applied.index.next()
+            || (position.index > applied.index && self.wal.status().first_lsn == position.index);
+        if !follows || position.term < applied.term {
             return Err(Error::Invalid(format!("log position {position} does not follow the applied {applied}")));
         }
         if self.wal.status().durable_lsn < position.index {
@@ -629,7 +650,7 @@ impl Core {
     /// proposals and publishes the applied position. Returns each applied entry's failure
     /// (`None`: it applied). A local error (IO, corruption) stops the batch, takes the
     /// database offline and is returned; the entries not applied stay unapplied.
-    fn apply_items(&self, items: Vec<Item>) -> Result<Vec<Option<String>>> {
+    pub(crate) fn apply_items(&self, items: Vec<Item>) -> Result<Vec<Option<String>>> {
         self.check_online()?;
         let mut failures = Vec::with_capacity(items.len());
         let mut local_error = None;

@@ -201,6 +201,9 @@ pub struct Core {
     pub(crate) options: Options,
     /// Counters.
     pub(crate) counters: Counters,
+    /// The log commits go through instead of the local WAL, once one is routed
+    /// ([`Database::route_commits`]): the replicated log.
+    pub(crate) router: RwLock<Option<Arc<dyn crate::route::ProposeLog>>>,
 }
 
 impl std::ops::Deref for Database {
@@ -289,6 +292,7 @@ impl Database {
             offline: Mutex::new(None),
             options,
             counters: Counters::default(),
+            router: RwLock::new(None),
         });
         let applier_thread = ApplierThread::start(core.clone())?;
         Ok((Database { applier_thread, core }, report))

@@ -47,6 +47,7 @@ pub mod page;
 mod pagefile;
 mod pending;
 pub mod record;
+mod route;
 pub mod schema;
 mod snapshot;
 pub mod snapshot_file;
@@ -60,6 +61,7 @@ pub use db::{CheckpointHold, Committed, Database, Digest, OpenReport, Options, S
 pub use entry::{LogPosition, MarkerEntry, Op, ProposalId, TxEntry};
 pub use error::{Error, Result};
 pub use record::{Direction, Record, RecordKind};
+pub use route::ProposeLog;
 pub use schema::{ClassDef, IndexDef, PropertyDef, PropertyType, Schema, SchemaChange};
 pub use snapshot::{Scan, Snapshot};
 pub use tx::{SchemaRequest, Transaction};

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod query;
 pub mod records;
 pub mod registry;
+pub mod replication;
 pub mod sql;
 pub mod systemd;
 pub mod users;

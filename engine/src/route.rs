@@ -1,0 +1,79 @@
+//! The seams for a log the engine does not own: routing every commit into it, hearing that
+//! it refused a proposal, and applying what it committed in batches.
+//!
+//! The replicated log (openraft, in the server) orders entries; the engine forms them and
+//! applies them. Nothing here knows Raft: a [`ProposeLog`] takes an entry's bytes, the
+//! replication layer calls [`Database::apply_committed_batch`] with what it committed, and
+//! [`Database::proposal_refused`] when it turned an entry away before logging it.
+
+use std::sync::Arc;
+
+use basalt_wal::Lsn;
+
+use crate::commit::{ApplyOutcome, Item};
+use crate::db::{lock, Database};
+use crate::entry::{LogPosition, TxEntry};
+use crate::error::{Error, Result};
+
+/// A log that commits go through instead of the local WAL (see [`Database::route_commits`]).
+pub trait ProposeLog: Send + Sync + std::fmt::Debug {
+    /// Hands the entry's bytes to the log. Called under the forming lock, so entries arrive
+    /// in forming order: it must only enqueue, never wait for the log or for apply. Returns
+    /// the entry's index if the log already knows it (else the log reports it later through
+    /// [`Database::note_logged`]), or the error that refused it (then nothing was logged).
+    fn propose(&self, entry: &[u8]) -> Result<Option<Lsn>>;
+}
+
+impl Database {
+    /// Routes every later commit ([`Database::commit`], [`Database::submit`]) through `log`
+    /// instead of the local WAL. The outcomes then come from [`Database::apply_committed`]
+    /// and [`Database::apply_committed_batch`]. Forming stays as it is: a replication layer
+    /// usually calls [`Database::leadership_lost`] first and opens forming with
+    /// [`Database::set_forming_barrier`] once it leads.
+    pub fn route_commits(&self, log: Arc<dyn ProposeLog>) {
+        *self.router.write().unwrap_or_else(|p| p.into_inner()) = Some(log);
+    }
+
+    /// The routed log, if any.
+    pub(crate) fn router(&self) -> Option<Arc<dyn ProposeLog>> {
+        self.router.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Applies committed transaction entries from the replicated log, in order, each at its
+    /// position (the first follows the applied position, each next one follows it), once
+    /// durable in the local WAL. One pass under the applier lock and one published view for
+    /// the batch. Returns each entry's outcome; an IO or corruption error takes the database
+    /// offline and is returned (entries before it stay applied).
+    pub fn apply_committed_batch(&self, entries: &[(LogPosition, &[u8])]) -> Result<Vec<ApplyOutcome>> {
+        let Some(last) = entries.last() else { return Ok(Vec::new()) };
+        let mut items = Vec::with_capacity(entries.len());
+        for (i, (position, bytes)) in entries.iter().enumerate() {
+            if i > 0 && position.index != entries[i - 1].0.index.next() {
+                return Err(Error::Invalid(format!(
+                    "committed entries out of order: {} after {}",
+                    position,
+                    entries[i - 1].0
+                )));
+            }
+            let decoded = TxEntry::decode(bytes).map_err(|e| format!("the entry does not decode: {e}"));
+            let resolve = decoded.as_ref().ok().and_then(|e| e.proposal);
+            items.push(Item { position: *position, entry: decoded, resolve });
+        }
+        let failures = {
+            let _applier = lock(&self.applier);
+            self.check_next(entries[0].0)?;
+            if self.wal.status().durable_lsn < last.0.index {
+                self.wal.sync().map_err(|e| self.go_offline(e.into()))?;
+            }
+            self.apply_items(items)?
+        };
+        self.maybe_checkpoint();
+        Ok(failures
+            .into_iter()
+            .map(|f| match f {
+                Some(why) => ApplyOutcome::Skipped(why),
+                None => ApplyOutcome::Applied,
+            })
+            .collect())
+    }
+}
