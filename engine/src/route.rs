@@ -34,6 +34,13 @@ impl Database {
         *self.router.write().unwrap_or_else(|p| p.into_inner()) = Some(log);
     }
 
+    /// Takes the database offline because its log failed underneath the engine (an append,
+    /// a flush or a meta write of the replicated log's store); returns the error. Waiting
+    /// committers learn their outcome is unknown; the reason shows until a reopen.
+    pub fn log_failed(&self, e: basalt_wal::Error) -> Error {
+        self.go_offline(e.into())
+    }
+
     /// The routed log, if any.
     pub(crate) fn router(&self) -> Option<Arc<dyn ProposeLog>> {
         self.router.read().unwrap_or_else(|p| p.into_inner()).clone()

@@ -222,12 +222,24 @@ fn start(mut settings: Settings) -> Result<(), StartError> {
     );
     // The background loop checkpoints at the configured threshold, off the commit path; a
     // commit only runs one itself (paying its latency) if the loop fell far behind.
-    let options = Options { checkpoint_dirty_pages: settings.checkpoint_dirty_pages * 2, ..Options::default() };
+    // The WAL is each database's Raft log: openraft purges it after its snapshots, so the
+    // engine's own checkpoints must not.
+    let options = Options {
+        checkpoint_dirty_pages: settings.checkpoint_dirty_pages * 2,
+        purge_wal_after_checkpoint: false,
+        ..Options::default()
+    };
     let backoff = crate::registry::Backoff {
         initial: Duration::from_millis(settings.limits.reopen_backoff_initial_ms),
         max: Duration::from_millis(settings.limits.reopen_backoff_max_ms),
     };
-    let registry = Registry::new(&settings.home, options).with_backoff(backoff);
+    let replication = crate::registry::Replication {
+        runtime: runtime.handle().clone(),
+        node_id: crate::registry::Replication::node_id_of(&settings.node_name),
+        address: format!("{}:{}", settings.http_bind, settings.cluster_port),
+        ready_within: Duration::from_secs(30),
+    };
+    let registry = Registry::new(&settings.home, options).with_backoff(backoff).with_replication(replication);
     crate::systemd::notify("STATUS=opening databases (recovery)");
     let failed = registry.open_all().map_err(|e| StartError::Other(e.to_string()))?;
     crate::systemd::notify(&format!(

@@ -19,10 +19,14 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::config::LogFormat;
 
 /// Sets up logging to stderr. `BASALT_LOG` (a filter such as `info,audit=info`) overrides
-/// `level`.
+/// `level`. openraft's own lines are kept to warnings unless asked for (`openraft=info`):
+/// at info it narrates every election in internal terms; Basalt logs what an operator
+/// needs of them (`replication::group`).
 pub fn init_logging(format: LogFormat, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BASALT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BASALT_LOG").unwrap_or_else(|_| {
+        let level = if level.contains("openraft") { level.to_string() } else { format!("{level},openraft=warn") };
+        tracing_subscriber::EnvFilter::new(level)
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
     let _ = match format {
         LogFormat::Json => builder.event_format(JsonLines).try_init(),

@@ -21,6 +21,7 @@ use tracing::{error, info, warn};
 
 use crate::config::{default_db_config_json, DEFAULT_DB_CONFIG_FILE};
 use crate::metrics::DbMetrics;
+use crate::replication::{Group, GroupOptions, NO_NODE};
 
 /// A database's distributed configuration file, in its directory.
 pub const DB_CONFIG_FILE: &str = "distributed-config.json";
@@ -31,9 +32,46 @@ pub struct DbHandle {
     /// Its name.
     pub name: String,
     /// The engine.
-    pub db: Database,
+    pub db: Arc<Database>,
     /// Its counters.
     pub metrics: DbMetrics,
+    /// Its replicated log, while it runs (every commit goes through it).
+    pub group: Mutex<Option<Group>>,
+}
+
+/// How the node's databases join their replicated logs (one Raft group each).
+#[derive(Debug, Clone)]
+pub struct Replication {
+    /// The runtime the groups run on (the registry itself is called from blocking code).
+    pub runtime: tokio::runtime::Handle,
+    /// This node's id in every group.
+    pub node_id: u64,
+    /// This node's address, as memberships record it.
+    pub address: String,
+    /// How long opening a database waits for its group to elect this node and form.
+    pub ready_within: Duration,
+}
+
+impl Replication {
+    /// A node id from a node name: stable across restarts, and never [`NO_NODE`].
+    pub fn node_id_of(name: &str) -> u64 {
+        let id = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+        if id == NO_NODE {
+            id - 1
+        } else {
+            id
+        }
+    }
+}
+
+impl DbHandle {
+    /// Stops the replicated log (blocking until it has); commits are refused from here on.
+    fn stop_replication(&self, replication: Option<&Replication>) {
+        let group = self.group.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let (Some(g), Some(r)) = (group, replication) {
+            r.runtime.block_on(g.shutdown());
+        }
+    }
 }
 
 /// Why a registry operation failed.
@@ -173,6 +211,10 @@ pub struct Registry {
     offline: Mutex<BTreeMap<String, OfflineDb>>,
     /// The waits between reopen tries.
     backoff: Backoff,
+    /// The replicated logs; `None` only in tools and tests that use the engine alone.
+    replication: Option<Replication>,
+    /// Held while a database is created (so two creates of one name cannot race).
+    creating: Mutex<()>,
 }
 
 impl Registry {
@@ -185,6 +227,53 @@ impl Registry {
             dbs: RwLock::new(BTreeMap::new()),
             offline: Mutex::new(BTreeMap::new()),
             backoff: Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(60) },
+            replication: None,
+            creating: Mutex::new(()),
+        }
+    }
+
+    /// Runs every database through its own replicated log (a group of one until peers join).
+    pub fn with_replication(mut self, replication: Replication) -> Registry {
+        self.replication = Some(replication);
+        self
+    }
+
+    /// Wraps an open engine into a handle, starting its replicated log.
+    fn attach(&self, name: &str, db: Database, metrics: DbMetrics) -> Result<Arc<DbHandle>, RegistryError> {
+        let db = Arc::new(db);
+        let group = match &self.replication {
+            None => None,
+            Some(r) => {
+                let options = GroupOptions::new(r.node_id, r.address.clone(), name);
+                let started = r.runtime.block_on(Group::start(db.clone(), options, r.ready_within));
+                Some(started.map_err(|e| RegistryError::Engine {
+                    name: name.into(),
+                    source: basalt_engine::Error::Offline(e),
+                })?)
+            }
+        };
+        Ok(Arc::new(DbHandle { name: name.to_string(), db, metrics, group: Mutex::new(group) }))
+    }
+
+    /// Once no request holds the handle (waiting up to `limit`; `Err` gives it back if one
+    /// still does), stops its replicated log and gives back its engine. `Ok(None)`: the
+    /// group's tasks still held the engine after stopping, so it was let go unclosed (the
+    /// WAL has every commit).
+    fn release(&self, h: Arc<DbHandle>, limit: Duration) -> Result<(Option<Database>, DbMetrics), Arc<DbHandle>> {
+        let h = Arc::try_unwrap(wait_for(h, limit))?;
+        h.stop_replication(self.replication.as_ref());
+        let DbHandle { name, db, metrics, .. } = h;
+        // The group's tasks end with its shutdown, and their engine references with them.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&db) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        match Arc::try_unwrap(db) {
+            Ok(db) => Ok((Some(db), metrics)),
+            Err(_) => {
+                warn!(database = %name, "the replicated log still held the engine after stopping; not closed cleanly (the WAL has every commit)");
+                Ok((None, metrics))
+            }
         }
     }
 
@@ -246,7 +335,7 @@ impl Registry {
         for (lsn, why) in &report.failed_entries {
             warn!(database = %name, lsn = lsn.0, reason = %why, "log entry skipped on redo (it failed when first applied too)");
         }
-        let handle = Arc::new(DbHandle { name: name.to_string(), db, metrics });
+        let handle = self.attach(name, db, metrics)?;
         self.write().insert(name.to_string(), handle.clone());
         Ok(handle)
     }
@@ -403,16 +492,18 @@ impl Registry {
             return Err(RegistryError::BadName(name.to_string()));
         }
         let dir = self.db_dir(name);
-        let mut dbs = self.write();
-        if dbs.contains_key(name) || self.offline().contains_key(name) || dir.exists() {
+        // Creates are serialized by their own lock, not the map's: starting the replicated
+        // log needs the async workers, and those take the map's lock for every request.
+        let _creating = self.creating.lock().unwrap_or_else(|p| p.into_inner());
+        if self.read().contains_key(name) || self.offline().contains_key(name) || dir.exists() {
             return Err(RegistryError::Exists(name.to_string()));
         }
         let (db, _) = Database::create(&dir, self.options.clone())
             .map_err(|source| RegistryError::Engine { name: name.into(), source })?;
         self.ensure_db_config(&dir)?;
         info!(database = %name, "database created");
-        let handle = Arc::new(DbHandle { name: name.to_string(), db, metrics: DbMetrics::default() });
-        dbs.insert(name.to_string(), handle.clone());
+        let handle = self.attach(name, db, DbMetrics::default())?;
+        self.write().insert(name.to_string(), handle.clone());
         Ok(handle)
     }
 
@@ -430,13 +521,13 @@ impl Registry {
         match offline {
             Some(o) => {
                 if let Some(h) = o.lingering {
-                    drop(wait_for_last(h));
+                    drop(self.release(h, Duration::from_secs(30)));
                 }
             }
             None => {
                 let handle = self.write().remove(name).ok_or_else(|| RegistryError::NotFound(name.to_string()))?;
-                match Arc::try_unwrap(wait_for_last(handle)) {
-                    Ok(h) => drop(h),
+                match self.release(handle, Duration::from_secs(30)) {
+                    Ok(db) => drop(db),
                     Err(h) => {
                         self.write().insert(name.to_string(), h);
                         return Err(RegistryError::InUse(name.to_string()));
@@ -455,11 +546,12 @@ impl Registry {
         let all: Vec<Arc<DbHandle>> = std::mem::take(&mut *self.write()).into_values().collect();
         for h in all {
             let name = h.name.clone();
-            match Arc::try_unwrap(wait_for_last(h)) {
-                Ok(h) => match h.db.close() {
+            match self.release(h, Duration::from_secs(30)) {
+                Ok((Some(db), _)) => match db.close() {
                     Ok(()) => info!(database = %name, "database closed cleanly"),
                     Err(e) => warn!(database = %name, error = %e, "database close failed; the WAL has every commit"),
                 },
+                Ok((None, _)) => {}
                 Err(_) => warn!(database = %name, "database still in use at shutdown; the WAL has every commit"),
             }
         }
@@ -522,9 +614,9 @@ impl Registry {
     fn reopen(&self, name: &str, lingering: Option<Arc<DbHandle>>) -> Result<(), (String, Option<Arc<DbHandle>>)> {
         let mut metrics = DbMetrics::default();
         if let Some(h) = lingering {
-            match Arc::try_unwrap(wait_for(h, RELEASE_WAIT)) {
+            match self.release(h, RELEASE_WAIT) {
                 // Dropping the failed engine releases its WAL lock and files.
-                Ok(h) => metrics = h.metrics,
+                Ok((_, kept)) => metrics = kept,
                 Err(h) => return Err(("requests still hold the failed instance".into(), Some(h))),
             }
         }
@@ -564,12 +656,6 @@ pub async fn supervise(app: Arc<crate::app::App>, mut stop: tokio::sync::watch::
             let _ = tokio::task::spawn_blocking(move || a.registry.try_reopen(&name)).await;
         }
     }
-}
-
-/// Waits (bounded: requests in flight finish within seconds) until `h` is the last
-/// reference, so closing or dropping a database does not race a request using it.
-fn wait_for_last(h: Arc<DbHandle>) -> Arc<DbHandle> {
-    wait_for(h, Duration::from_secs(30))
 }
 
 /// Waits up to `limit` until `h` is the last reference.

@@ -32,7 +32,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use super::log_store::{write_entries, TermStart, WalLogStore};
+use super::log_store::{write_entries, WalLogStore};
 use super::network::NoTransport;
 use super::state_machine::EngineStateMachine;
 use super::{Proposal, Raft};
@@ -77,8 +77,8 @@ pub struct Group {
     raft: Raft,
     /// The engine.
     db: Arc<Database>,
-    /// The term this node forms in, while it leads (`None` otherwise).
-    forming: watch::Receiver<Option<u64>>,
+    /// The term this node forms in and its forming barrier (a Raft index), while it leads.
+    forming: watch::Receiver<Option<(u64, u64)>>,
     /// The task that follows leadership.
     watcher: JoinHandle<()>,
 }
@@ -135,14 +135,12 @@ impl Group {
             ..Config::default()
         };
         let config = Arc::new(config.validate().map_err(|e| format!("raft config: {e}"))?);
-        let term_starts = log.term_starts();
         let raft = Raft::new(options.node_id, config, NoTransport, log, sm)
             .await
             .map_err(|e| format!("the replicated log of '{}' did not start: {e}", options.database))?;
         db.route_commits(Arc::new(RaftProposer { raft: raft.clone(), db: Arc::downgrade(&db) }));
         let (forming_tx, forming) = watch::channel(None);
-        let watcher =
-            tokio::spawn(follow_leadership(raft.clone(), db.clone(), options.clone(), term_starts, forming_tx));
+        let watcher = tokio::spawn(follow_leadership(raft.clone(), db.clone(), options.clone(), forming_tx));
         let group = Group { raft, db, forming, watcher };
         if group.voters().as_slice() == [options.node_id] {
             let _ = group.raft.trigger().elect().await;
@@ -169,10 +167,19 @@ impl Group {
         self.forming.borrow().is_some()
     }
 
-    /// Waits up to `limit` until this node forms; true if it does.
+    /// Waits up to `limit` until this node forms and has applied everything up to its
+    /// forming barrier (so a read served afterwards sees every write acknowledged before a
+    /// restart); true if it got there.
     pub async fn wait_forming(&self, limit: Duration) -> bool {
         let mut rx = self.forming.clone();
-        tokio::time::timeout(limit, rx.wait_for(|f| f.is_some())).await.is_ok_and(|r| r.is_ok())
+        let ready = async {
+            let barrier = match rx.wait_for(|f| f.is_some()).await {
+                Ok(f) => f.map_or(0, |(_, b)| b),
+                Err(_) => return false,
+            };
+            self.raft.wait(None).applied_index_at_least(Some(barrier), "forming barrier applied").await.is_ok()
+        };
+        tokio::time::timeout(limit, ready).await.unwrap_or(false)
     }
 
     /// Stops the group: forming closes (waiting committers learn their outcome is unknown),
@@ -215,44 +222,50 @@ async fn bootstrap(
     let membership = Membership::new(vec![BTreeSet::from([options.node_id])], nodes);
     let entry = Entry { log_id, payload: EntryPayload::Membership(membership) };
     let (tx, rx) = tokio::sync::oneshot::channel();
-    write_entries(db, &[entry], Box::new(move |r| drop(tx.send(r))))?;
+    write_entries(db, &[entry], Box::new(move |r| drop(tx.send(r)))).map_err(|e| e.to_string())?;
     rx.await.map_err(|_| "the WAL closed".to_string())?.map_err(|e| e.to_string())?;
     info!(database = %options.database, node = options.node_id, index = log_id.index,
           "replicated log initialised: this node is its only voter");
     Ok(())
 }
 
-/// Opens forming when this node becomes leader (at the first entry of its term) and
-/// closes it when it stops leading.
+/// Opens forming when this node becomes leader and closes it when it stops leading.
+///
+/// The barrier is the last log index when leadership is seen: by Raft's leader
+/// completeness the leader's log holds every committed entry, so once everything up to that
+/// index is applied the state forms against includes them all (and whatever of its own
+/// term came before). openraft may resume leadership at startup in the same term, without
+/// a new entry, so "the first entry of the term" is not always appended here; the last
+/// index is always known, and never earlier than that entry.
 async fn follow_leadership(
     raft: Raft,
     db: Arc<Database>,
     options: GroupOptions,
-    mut term_starts: watch::Receiver<TermStart>,
-    forming: watch::Sender<Option<u64>>,
+    forming: watch::Sender<Option<(u64, u64)>>,
 ) {
     let mut metrics = raft.metrics();
     loop {
-        let (leads, term) = {
+        let (leads, term, last) = {
             let m = metrics.borrow_and_update();
-            (m.state == ServerState::Leader && m.current_leader == Some(options.node_id), m.current_term)
+            (
+                m.state == ServerState::Leader && m.current_leader == Some(options.node_id),
+                m.current_term,
+                m.last_log_index,
+            )
         };
         let current = *forming.borrow();
-        if leads && current != Some(term) {
-            let start = *term_starts.borrow_and_update();
-            if start.term == term {
-                db.set_forming_barrier(term, Lsn::from_raft_index(start.index));
-                forming.send_replace(Some(term));
-                info!(database = %options.database, term, first_index = start.index, "this node leads the replicated log");
-            }
+        if leads && current.map(|(t, _)| t) != Some(term) {
+            let barrier = last.unwrap_or(0);
+            db.set_forming_barrier(term, Lsn::from_raft_index(barrier));
+            forming.send_replace(Some((term, barrier)));
+            info!(database = %options.database, term, barrier, "this node leads the replicated log");
         } else if !leads && current.is_some() {
             db.leadership_lost(&format!("this node no longer leads (term {term})"));
             forming.send_replace(None);
             warn!(database = %options.database, term, "this node no longer leads the replicated log");
         }
-        tokio::select! {
-            r = metrics.changed() => if r.is_err() { return },
-            r = term_starts.changed() => if r.is_err() { return },
+        if metrics.changed().await.is_err() {
+            return;
         }
     }
 }

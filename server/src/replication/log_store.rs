@@ -22,27 +22,14 @@ use openraft::storage::{LogFlushed, RaftLogStorage};
 use openraft::{
     AnyError, Entry, EntryPayload, LogId, LogState, RaftLogReader, StorageError, StorageIOError, StoredMembership, Vote,
 };
-use tokio::sync::watch;
 
 use super::{log_id_at, lsn_of, Proposal, TypeConfig, NO_NODE};
-
-/// The first index of the newest term the log holds entries of (for the forming barrier of
-/// a new leader: it forms nothing before the first entry of its term is applied).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TermStart {
-    /// The term.
-    pub term: u64,
-    /// Its first entry's Raft index.
-    pub index: u64,
-}
 
 /// The Raft log of one database: its WAL, reached through the engine that owns it.
 #[derive(Clone)]
 pub struct WalLogStore {
     /// The database whose WAL this is.
     db: Arc<Database>,
-    /// Where the newest term began, as appended here.
-    term_start: watch::Sender<TermStart>,
 }
 
 impl Debug for WalLogStore {
@@ -58,12 +45,7 @@ fn io_error(e: impl std::fmt::Display) -> AnyError {
 impl WalLogStore {
     /// The log store of `db`'s WAL.
     pub fn new(db: Arc<Database>) -> WalLogStore {
-        WalLogStore { db, term_start: watch::Sender::new(TermStart::default()) }
-    }
-
-    /// Watches where the newest term began.
-    pub fn term_starts(&self) -> watch::Receiver<TermStart> {
-        self.term_start.subscribe()
+        WalLogStore { db }
     }
 
     /// Entries with Raft index in `[from, until)` (clipped to what the log holds).
@@ -90,6 +72,12 @@ impl WalLogStore {
         Ok(last.first().and_then(|e| log_id_at(e.term.0, e.lsn)))
     }
 
+    /// A WAL failure: the database goes offline with it (the WAL refuses everything after
+    /// one anyway), and openraft gets it as a storage error.
+    fn failed(&self, e: basalt_wal::Error, kind: fn(AnyError) -> StorageIOError<u64>) -> StorageError<u64> {
+        kind(io_error(self.db.log_failed(e))).into()
+    }
+
     /// The last purged log id. A log purged before it was a Raft log (a standalone
     /// database's WAL, cut by its own checkpoints) has no purge in its meta file; then the
     /// entry before the first one is taken as purged, with the applied term when the
@@ -103,15 +91,6 @@ impl WalLogStore {
         let applied = self.db.applied_position();
         let term = if applied.index >= before_first { applied.term } else { 0 };
         log_id_at(term, before_first)
-    }
-
-    fn note_terms(&self, entries: &[Entry<TypeConfig>]) {
-        for e in entries {
-            let term = e.log_id.leader_id.term;
-            if term > self.term_start.borrow().term {
-                self.term_start.send_replace(TermStart { term, index: e.log_id.index });
-            }
-        }
     }
 }
 
@@ -147,29 +126,48 @@ pub fn from_wal(e: basalt_wal::Entry) -> Result<Entry<TypeConfig>, String> {
     Ok(Entry { log_id, payload })
 }
 
+/// Why entries could not be written.
+#[derive(Debug)]
+pub enum WriteFailed {
+    /// An entry does not encode (its membership).
+    Encode(String),
+    /// The WAL refused or failed.
+    Wal(basalt_wal::Error),
+}
+
+impl std::fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteFailed::Encode(e) => f.write_str(e),
+            WriteFailed::Wal(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 /// Writes entries into `db`'s WAL at their LSNs; `notify` hears when they are durable. An
 /// empty log takes its first entry wherever that entry says the log starts.
 pub fn write_entries(
     db: &Database,
     entries: &[Entry<TypeConfig>],
     notify: basalt_wal::DurableCallback,
-) -> Result<(), String> {
+) -> Result<(), WriteFailed> {
     let forms: Vec<(Lsn, Term, Kind, Vec<u8>)> = entries
         .iter()
         .map(|e| to_wal(e).map(|(kind, bytes)| (lsn_of(&e.log_id), Term(e.log_id.leader_id.term), kind, bytes)))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, _>>()
+        .map_err(WriteFailed::Encode)?;
     let wal = db.wal();
     if let Some((lsn, ..)) = forms.first() {
         let st = wal.status();
         if st.last_lsn < st.first_lsn && *lsn != st.first_lsn {
-            wal.reset(*lsn).map_err(|e| e.to_string())?;
+            wal.reset(*lsn).map_err(WriteFailed::Wal)?;
         }
     }
     let new: Vec<NewEntry<'_>> = forms
         .iter()
         .map(|(lsn, term, kind, bytes)| NewEntry { lsn: *lsn, term: *term, kind: *kind, payload: bytes })
         .collect();
-    wal.write_entries_notify(&new, notify).map_err(|e| e.to_string())?;
+    wal.write_entries_notify(&new, notify).map_err(WriteFailed::Wal)?;
     for (lsn, _, kind, bytes) in &forms {
         if *kind == ENTRY_KIND {
             db.note_logged(*lsn, bytes);
@@ -221,7 +219,7 @@ impl RaftLogStorage<TypeConfig> for WalLogStore {
             node: vote.leader_id.voted_for.unwrap_or(NO_NODE),
             committed: vote.committed,
         };
-        self.db.wal().save_vote(v).map_err(|e| StorageIOError::write_vote(io_error(e)).into())
+        self.db.wal().save_vote(v).map_err(|e| self.failed(e, StorageIOError::write_vote))
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError<u64>> {
@@ -237,7 +235,7 @@ impl RaftLogStorage<TypeConfig> for WalLogStore {
     async fn save_committed(&mut self, committed: Option<LogId<u64>>) -> Result<(), StorageError<u64>> {
         let Some(c) = committed else { return Ok(()) };
         let position = basalt_wal::LogPosition { term: Term(c.leader_id.term), node: 0, lsn: lsn_of(&c) };
-        self.db.wal().set_committed(position).map_err(|e| StorageIOError::write(io_error(e)).into())
+        self.db.wal().set_committed(position).map_err(|e| self.failed(e, StorageIOError::write))
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<u64>>, StorageError<u64>> {
@@ -250,22 +248,33 @@ impl RaftLogStorage<TypeConfig> for WalLogStore {
         I::IntoIter: Send,
     {
         let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
-        self.note_terms(&entries);
+        let db = self.db.clone();
         let notify: basalt_wal::DurableCallback = Box::new(move |r: basalt_wal::Result<Lsn>| {
-            callback.log_io_completed(r.map(|_| ()).map_err(|e| io::Error::other(e.to_string())));
+            let r = r.map(|_| ()).map_err(|e| match e {
+                // Cut by a truncation before it was durable: openraft asked for that.
+                basalt_wal::Error::EntryTruncated { .. } => io::Error::other(e.to_string()),
+                e => io::Error::other(db.log_failed(e).to_string()),
+            });
+            callback.log_io_completed(r);
         });
-        write_entries(&self.db, &entries, notify).map_err(|e| StorageIOError::write_logs(io_error(e)).into())
+        write_entries(&self.db, &entries, notify).map_err(|e| match e {
+            WriteFailed::Wal(e @ (basalt_wal::Error::OutOfSequence { .. } | basalt_wal::Error::TooLarge { .. })) => {
+                StorageIOError::write_logs(io_error(e)).into()
+            }
+            WriteFailed::Wal(e) => self.failed(e, StorageIOError::write_logs),
+            WriteFailed::Encode(e) => StorageIOError::write_logs(io_error(e)).into(),
+        })
     }
 
     async fn truncate(&mut self, log_id: LogId<u64>) -> Result<(), StorageError<u64>> {
         let last_kept = lsn_of(&log_id).prev();
-        self.db.wal().truncate_after(last_kept).map_err(|e| StorageIOError::write_logs(io_error(e)))?;
+        self.db.wal().truncate_after(last_kept).map_err(|e| self.failed(e, StorageIOError::write_logs))?;
         self.db.truncated_after(last_kept);
         Ok(())
     }
 
     async fn purge(&mut self, log_id: LogId<u64>) -> Result<(), StorageError<u64>> {
         let upto = basalt_wal::LogPosition { term: Term(log_id.leader_id.term), node: 0, lsn: lsn_of(&log_id) };
-        self.db.wal().purge_to(upto).map_err(|e| StorageIOError::write_logs(io_error(e)).into())
+        self.db.wal().purge_to(upto).map_err(|e| self.failed(e, StorageIOError::write_logs))
     }
 }

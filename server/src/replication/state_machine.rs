@@ -99,7 +99,7 @@ fn ensure_logged(db: &Database, entries: &[Entry<TypeConfig>]) -> Result<(), Str
         db.wal().reset(lsn).map_err(|e| e.to_string())?;
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    write_entries(db, &missing, Box::new(move |r| drop(tx.send(r))))?;
+    write_entries(db, &missing, Box::new(move |r| drop(tx.send(r)))).map_err(|e| e.to_string())?;
     match rx.recv() {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),
