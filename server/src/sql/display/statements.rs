@@ -674,8 +674,33 @@ impl Display for Statement {
                 write_variable(f, name)?;
                 write!(f, " = {value}")
             }
-            Statement::Return(e) => write!(f, "RETURN {e}"),
+            Statement::Return(Some(e)) => write!(f, "RETURN {e}"),
+            Statement::Return(None) => f.write_str("RETURN"),
             Statement::Sleep(n) => write!(f, "SLEEP {n}"),
+            Statement::If(b) => {
+                write!(f, "IF ({}) ", b.condition)?;
+                write_block(f, &b.body)
+            }
+            Statement::While(b) => {
+                write!(f, "WHILE ({}) ", b.condition)?;
+                write_block(f, &b.body)
+            }
+            Statement::ForEach(b) => {
+                f.write_str("FOREACH (")?;
+                write_variable(f, &b.variable)?;
+                write!(f, " IN {}) ", b.source)?;
+                write_block(f, &b.body)
+            }
+            Statement::Console(c) => write!(f, "CONSOLE.{} {}", c.level, c.message),
         }
     }
+}
+
+/// A script block: `{ s1; s2; }` (each statement closed by `;`, which always parses back).
+fn write_block(f: &mut fmt::Formatter<'_>, body: &[Statement]) -> fmt::Result {
+    f.write_str("{")?;
+    for s in body {
+        write!(f, " {s};")?;
+    }
+    f.write_str(" }")
 }

@@ -41,7 +41,7 @@
 //! A script's result is its `RETURN` value, else the result of its last statement other
 //! than `BEGIN`, `COMMIT` and `SLEEP` (empty after a `ROLLBACK`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use basalt_engine::{Committed, Database, Document, Rid, Transaction, Value};
@@ -63,6 +63,7 @@ mod plan;
 mod regex;
 mod rows;
 mod schema;
+mod script;
 mod select;
 mod sort;
 mod tail;
@@ -124,6 +125,10 @@ pub fn statement_name(s: &Statement) -> &'static str {
         Statement::Let { .. } => "LET",
         Statement::Return(_) => "RETURN",
         Statement::Sleep(_) => "SLEEP",
+        Statement::If(_) => "IF",
+        Statement::While(_) => "WHILE",
+        Statement::ForEach(_) => "FOREACH",
+        Statement::Console(_) => "CONSOLE",
     }
 }
 
@@ -166,8 +171,16 @@ pub fn run_streaming(
     let statements = parse_script(&req.text).map_err(syntax_error)?;
     check_access(&statements, req.access)?;
     let watch = Watch::new(limits, cancel);
-    let mut script =
-        Script { db, req, vars: HashMap::new(), tx: None, retries: HashMap::new(), watch: &watch, vars_bytes: 0 };
+    let mut script = Script {
+        db,
+        req,
+        vars: HashMap::new(),
+        statement_vars: HashSet::new(),
+        tx: None,
+        retries: HashMap::new(),
+        watch: &watch,
+        vars_bytes: 0,
+    };
     let mut emit = |row: &Row| -> Res<()> { sink.row(row.to_json()?) };
     script.run(&statements, &mut emit)
 }
@@ -177,8 +190,12 @@ struct OpenTx {
     tx: Transaction,
     /// Where BEGIN was (`usize::MAX`: opened for the whole request).
     begin_at: usize,
+    /// The block BEGIN is in (its statements' address), for COMMIT RETRY.
+    begin_block: usize,
     /// The variables as they were at BEGIN, for COMMIT RETRY.
     vars_at_begin: HashMap<String, Value>,
+    /// Which of them held a statement's rows at BEGIN.
+    statement_vars_at_begin: HashSet<String>,
     /// Whether it changes the schema.
     schema_changed: bool,
     /// The fields of records it updates, as they will be.
@@ -189,9 +206,11 @@ struct Script<'a> {
     db: &'a Database,
     req: &'a QueryRequest,
     vars: HashMap<String, Value>,
+    /// Variables set by `LET $x = <statement>`: `RETURN $x` answers their rows.
+    statement_vars: HashSet<String>,
     tx: Option<OpenTx>,
-    /// Retries left per COMMIT RETRY statement.
-    retries: HashMap<usize, u32>,
+    /// Retries left per COMMIT RETRY statement (by block and position).
+    retries: HashMap<(usize, usize), u32>,
     /// The request's cancellation, deadline and memory budget.
     watch: &'a Watch,
     /// Estimated bytes of the script variables (charged to the budget).
@@ -203,124 +222,25 @@ impl Script<'_> {
     fn run(&mut self, statements: &[Statement], out: &mut dyn FnMut(&Row) -> Res<()>) -> Res<()> {
         let implicit = self.req.transaction && !statements.iter().any(|s| matches!(s, Statement::Begin));
         if implicit {
-            self.begin(usize::MAX);
+            self.begin(usize::MAX, 0);
         }
-        let last_pos = statements.len().saturating_sub(1);
         let mut result: Vec<Row> = Vec::new();
-        let mut pc = 0;
-        while let Some(s) = statements.get(pc) {
-            match s {
-                Statement::Begin => {
-                    if self.tx.is_some() {
-                        return Err(QueryError::Invalid("BEGIN: a transaction is already open".into()));
-                    }
-                    self.begin(pc);
-                }
-                Statement::Commit { retry } => {
-                    let Some(open) = self.tx.take() else {
-                        return Err(QueryError::Invalid("COMMIT without BEGIN".into()));
-                    };
-                    match self.db.commit(&open.tx) {
-                        Ok(c) => {
-                            self.watch.pause(true);
-                            let read_back = self.committed(&c, &mut result);
-                            self.watch.pause(false);
-                            read_back?
-                        }
-                        Err(basalt_engine::Error::Conflict { .. })
-                            if retry.is_some() && open.begin_at != usize::MAX =>
-                        {
-                            let left = self.retries.entry(pc).or_insert(retry.unwrap_or(0));
-                            if *left == 0 {
-                                return Err(QueryError::Invalid(format!(
-                                    "COMMIT RETRY {}: the transaction still conflicted after {} retries",
-                                    retry.unwrap_or(0),
-                                    retry.unwrap_or(0)
-                                )));
-                            }
-                            *left -= 1;
-                            backoff(retry.unwrap_or(0).saturating_sub(*left));
-                            self.vars = open.vars_at_begin;
-                            let at = open.begin_at;
-                            self.begin(at);
-                            result.clear();
-                            pc = at + 1;
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Statement::Rollback => {
-                    if self.tx.take().is_none() {
-                        return Err(QueryError::Invalid("ROLLBACK without BEGIN".into()));
-                    }
-                    result.clear();
-                }
-                Statement::Sleep(n) => {
-                    let ms = match n {
-                        crate::sql::ast::IntArg::Value(v) => *v,
-                        crate::sql::ast::IntArg::Parameter(p) => {
-                            self.with_env(|env| Ok(eval::parameter(env, p)?.as_i64().unwrap_or(0)))?
-                        }
-                    };
-                    self.sleep(Duration::from_millis(ms.clamp(0, MAX_SLEEP_MS) as u64))?;
-                }
-                Statement::Let { name, value } => {
-                    let rows = match value {
-                        LetValue::Statement(inner) => self.statement(inner, None)?,
-                        LetValue::Expr(e) => {
-                            let v = self.with_env(|env| eval::eval(env, &Ctx::default(), e))?;
-                            self.set_var(&name.name, v.clone())?;
-                            result = value_result_rows(v);
-                            self.settle(&result);
-                            pc += 1;
-                            continue;
-                        }
-                    };
-                    let v = Value::List(rows.iter().map(Row::to_value).collect());
-                    self.set_var(&name.name, v)?;
-                    result = rows;
-                }
-                Statement::Return(e) => {
-                    let v = self.with_env(|env| eval::eval(env, &Ctx::default(), e))?;
-                    result = self.with_env(|env| {
-                        let mut rows = Vec::new();
-                        for item in value_result_rows(v) {
-                            match item.data {
-                                Data::Value(Value::Link(r)) if !r.is_temporary() => {
-                                    env.value_rows(Value::Link(r), &mut rows)?
-                                }
-                                _ => rows.push(item),
-                            }
-                        }
-                        Ok(rows)
-                    })?;
-                    break;
-                }
-                Statement::Select(sel) if pc == last_pos && self.tx.is_none() => {
-                    // The result goes out as it is found: nothing is collected.
-                    self.with_env(|env| {
-                        select::select_into(env, None, sel, self.req.limit, &mut |row| {
-                            out(&row)?;
-                            Ok(true)
-                        })
-                    })?;
-                    return Ok(());
-                }
-                other => {
-                    let default_limit = if pc == last_pos { self.req.limit } else { None };
-                    result = self.statement(other, default_limit)?;
-                }
-            }
-            self.settle(&result);
-            pc += 1;
+        if self.block(statements, &mut result, Some(out))? == script::Flow::Streamed {
+            return Ok(());
         }
         if let Some(open) = self.tx.take() {
-            if open.begin_at != usize::MAX {
+            if open.begin_at != usize::MAX && !open.tx.is_empty() {
                 return Err(QueryError::Invalid(
                     "the script ends inside a transaction (BEGIN without COMMIT or ROLLBACK); nothing was committed"
                         .into(),
                 ));
+            }
+            if open.begin_at != usize::MAX {
+                // BEGIN and nothing to commit (`BEGIN` on its own): its row is the answer.
+                for row in &result {
+                    out(row)?;
+                }
+                return Ok(());
             }
             let c = self.db.commit(&open.tx)?;
             // Committed: nothing after this may answer the request as failed by a timeout.
@@ -364,11 +284,13 @@ impl Script<'_> {
         }
     }
 
-    fn begin(&mut self, at: usize) {
+    fn begin(&mut self, at: usize, block: usize) {
         self.tx = Some(OpenTx {
             tx: Transaction::new(),
             begin_at: at,
+            begin_block: block,
             vars_at_begin: self.vars.clone(),
+            statement_vars_at_begin: self.statement_vars.clone(),
             schema_changed: false,
             updates: HashMap::new(),
         });
@@ -461,7 +383,11 @@ impl Script<'_> {
             | Statement::Rollback
             | Statement::Let { .. }
             | Statement::Return(_)
-            | Statement::Sleep(_) => {
+            | Statement::Sleep(_)
+            | Statement::If(_)
+            | Statement::While(_)
+            | Statement::ForEach(_)
+            | Statement::Console(_) => {
                 Err(QueryError::Invalid(format!("{} is a script statement; it cannot be nested", statement_name(s))))
             }
         }
@@ -632,18 +558,6 @@ fn committed_output(env: &Env<'_>, planned: &Planned, temps: &[Option<Rid>], c: 
             }
             Ok(vec![Row::doc(d)])
         }
-    }
-}
-
-/// The rows a value answers as a script result: each element of a list; records stay
-/// links (loaded by the caller), documents are rows, other values `{"value": v}`.
-fn value_result_rows(v: Value) -> Vec<Row> {
-    match v {
-        Value::List(items) | Value::Set(items) => items.into_iter().flat_map(value_result_rows).collect(),
-        Value::Null => Vec::new(),
-        Value::Embedded(d) => vec![Row::doc(d)],
-        Value::Map(m) => vec![Row::doc(m.into_iter().collect())],
-        other => vec![Row::value(other)],
     }
 }
 

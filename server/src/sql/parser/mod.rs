@@ -15,6 +15,7 @@ mod expr;
 mod match_;
 mod query;
 mod schema;
+mod script;
 
 use std::collections::VecDeque;
 
@@ -27,7 +28,7 @@ type Result<T> = std::result::Result<T, ParseError>;
 /// Statement keywords accepted at the start of a statement, for the "unknown statement" list.
 const STATEMENT_KEYWORDS: &[&str] = &[
     "SELECT", "TRAVERSE", "MATCH", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "TRUNCATE", "EXPLAIN",
-    "PROFILE", "BEGIN", "COMMIT", "ROLLBACK", "LET", "RETURN", "SLEEP",
+    "PROFILE", "BEGIN", "COMMIT", "ROLLBACK", "LET", "RETURN", "SLEEP", "IF", "WHILE", "FOREACH", "CONSOLE",
 ];
 
 /// Statement keywords that may follow `LET name =` without parentheses.
@@ -119,17 +120,10 @@ impl<'a> Parser<'a> {
                 }
                 return Ok(statements);
             }
-            statements.push(self.parse_statement()?);
-            let mut separated = false;
-            while self.eat(TokenKind::Semicolon) {
-                separated = true;
-            }
-            if !separated && !self.at_end() && self.peek().span.line <= self.prev_end_line {
-                self.note_kind(&TokenKind::Semicolon);
-                self.note("end of input");
-                self.note("a line break");
-                return Err(self.error_expected());
-            }
+            let statement = self.parse_statement()?;
+            let block = script::is_block(&statement);
+            statements.push(statement);
+            self.expect_separator(block, false)?;
         }
     }
 
@@ -184,10 +178,11 @@ impl<'a> Parser<'a> {
                 Statement::Rollback
             }
             "LET" => self.parse_script_let()?,
-            "RETURN" => {
-                self.advance();
-                Statement::Return(self.parse_expr()?)
-            }
+            "RETURN" => self.parse_return()?,
+            "IF" => self.parse_if()?,
+            "WHILE" => self.parse_while()?,
+            "FOREACH" => self.parse_foreach()?,
+            "CONSOLE" => self.parse_console()?,
             "SLEEP" => {
                 self.advance();
                 Statement::Sleep(self.parse_int_arg("a number of milliseconds")?)
