@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use basalt_engine::{Document, Record, Rid, Snapshot, Value};
+use basalt_engine::{Direction, Document, Record, Rid, Snapshot, Value};
 
 use super::control::{rows_bytes, Watch};
 use super::ops::{arithmetic, cmp_values, compare, contains, values_eq};
@@ -32,6 +32,8 @@ pub(crate) struct Env<'e> {
     pub tx_schema_changed: bool,
     /// Fields the open transaction gives records it updated (an UPDATE builds on them).
     pub tx_updates: Option<&'e HashMap<Rid, Document>>,
+    /// What the open transaction wrote, as its reads see it (`txview.rs`).
+    pub tx_view: Option<&'e super::txview::TxView>,
     /// The query's cancellation, deadlines and memory budget.
     pub watch: &'e Watch,
     /// Stack address when the statement started, for the depth guard.
@@ -64,6 +66,7 @@ impl<'e> Env<'e> {
             vars,
             tx_schema_changed: false,
             tx_updates: None,
+            tx_view: None,
             watch,
             stack_base: stack_address(),
             nesting: Cell::new(0),
@@ -89,10 +92,42 @@ impl<'e> Env<'e> {
 
     /// Reads a record (absent: `None`).
     pub fn load(&self, rid: Rid) -> Res<Option<Record>> {
+        if let Some(seen) = self.tx_view.and_then(|v| v.get(rid)) {
+            return Ok(seen.cloned());
+        }
         if rid.is_temporary() {
             return Ok(None);
         }
         Ok(self.snap.get(rid)?)
+    }
+
+    /// The edges of a vertex and the vertices at their other ends, as the open transaction
+    /// leaves them (its new edges in, its deleted edges out).
+    pub fn neighbours(&self, rid: Rid, dir: Option<Direction>, labels: &[&str]) -> Res<Vec<(Rid, Rid)>> {
+        let Some(view) = self.tx_view.filter(|v| !v.is_empty()) else {
+            if rid.is_temporary() {
+                return Ok(Vec::new());
+            }
+            return Ok(self.snap.neighbours(rid, dir, labels)?);
+        };
+        let mut out = Vec::new();
+        match view.get(rid) {
+            None if rid.is_temporary() => {}
+            None => out = self.snap.neighbours(rid, dir, labels)?,
+            Some(None) => {}
+            Some(Some(r)) => {
+                let schema = self.snap.schema();
+                let want = |l: &str| labels.is_empty() || labels.iter().any(|x| schema.is_subclass_of(l, x));
+                for d in [Direction::Out, Direction::In] {
+                    if dir.is_none_or(|x| x == d) {
+                        basalt_engine::record::links_into(&r.body, d, want, &mut out)
+                            .map_err(|e| decode_error(rid, e))?;
+                    }
+                }
+            }
+        }
+        out.retain(|(edge, other)| !matches!(view.get(*edge), Some(None)) && !matches!(view.get(*other), Some(None)));
+        Ok(out)
     }
 
     /// Runs a read statement used as a value, caching it when it does not depend on the row.

@@ -68,6 +68,7 @@ mod select;
 mod sort;
 mod tail;
 mod traverse;
+mod txview;
 mod write;
 
 use control::{rows_bytes, value_bytes, Watch};
@@ -200,6 +201,8 @@ struct OpenTx {
     schema_changed: bool,
     /// The fields of records it updates, as they will be.
     updates: HashMap<Rid, Document>,
+    /// What it wrote, as its own reads see it.
+    view: txview::TxView,
 }
 
 struct Script<'a> {
@@ -293,6 +296,7 @@ impl Script<'_> {
             statement_vars_at_begin: self.statement_vars.clone(),
             schema_changed: false,
             updates: HashMap::new(),
+            view: txview::TxView::default(),
         });
     }
 
@@ -327,6 +331,12 @@ impl Script<'_> {
                         None => out.push(Row::value(v)),
                     }
                 }
+                Data::Record(r) => {
+                    // Read through the transaction's view: show it as committed.
+                    if let Some(r) = snap.get(c.rid(r.rid))? {
+                        out.push(Row::record(r));
+                    }
+                }
                 _ => out.push(row),
             }
         }
@@ -340,6 +350,7 @@ impl Script<'_> {
         let mut env = Env::new(&snap, &self.req.params, &self.vars, self.watch);
         env.tx_schema_changed = self.tx.as_ref().is_some_and(|t| t.schema_changed);
         env.tx_updates = self.tx.as_ref().map(|t| &t.updates);
+        env.tx_view = self.tx.as_ref().map(|t| &t.view);
         f(&env)
     }
 
@@ -401,6 +412,9 @@ impl Script<'_> {
             let planned = self.with_env(plan)?;
             if let Some(open) = &mut self.tx {
                 let temps = apply(&mut open.tx, &planned.ops);
+                let snap = self.db.snapshot();
+                open.view.apply(&snap, &planned.ops, &temps)?;
+                drop(snap);
                 open.schema_changed |= planned.ops.iter().any(|o| matches!(o, Op::Schema(_)));
                 for op in &planned.ops {
                     match op {
