@@ -1192,7 +1192,7 @@ mod props {
             1 => insert_statement().prop_map(|s| Statement::Insert(Box::new(s))),
             1 => update_statement().prop_map(|s| Statement::Update(Box::new(s))),
             1 => delete_statement().prop_map(|s| Statement::Delete(Box::new(s))),
-            1 => expr().prop_map(Statement::Return),
+            1 => expr().prop_map(|e| Statement::Return(Some(e))),
         ]
         .boxed()
     }

@@ -26,7 +26,10 @@
 //! INSERT's `RETURN` clause in a script therefore goes on the line of what precedes it (or
 //! inside parentheses). [`parse_statement`] has no such rule.
 //!
-//! Not supported yet: `IF` blocks in scripts, `FETCHPLAN`, `LOCK`, `PARALLEL`, `BATCH`,
+//! Blocks (`IF (c) { ... }`, `WHILE (c) { ... }`, `FOREACH ($x IN e) { ... }`) hold script
+//! lines and need no `;` after their `}`; `$1` is a variable name like any other.
+//!
+//! Not supported yet: `IF ... ELSE` (OrientDB has none either), `COMMIT RETRY n ELSE ...`, `FETCHPLAN`, `LOCK`, `PARALLEL`, `BATCH`,
 //! `index:` targets, `UPDATE EDGE`, `CREATE EDGE ... RETRY`, range selectors `x[1..3]`,
 //! `MATCH` arrows without a label (`-->`, which reads as a comment).
 

@@ -1,7 +1,7 @@
 //! The SQL executor: runs parsed statements and scripts against an engine database.
 //!
-//! Owns: statement dispatch, scripts (`;`-separated statements, `LET`, `RETURN`, `BEGIN` /
-//! `COMMIT [RETRY n]` / `ROLLBACK`), access checks, the commit of write statements with
+//! Owns: statement dispatch, scripts (`;`-separated statements, blocks, `LET`, `RETURN`,
+//! `BEGIN` / `COMMIT [RETRY n]` / `ROLLBACK`, `SLEEP`, `CONSOLE`: `script.rs`), access checks, the commit of write statements with
 //! conflict retries, and the JSON of results. The statement families live in the sibling
 //! modules: `select` (and its `Pipeline`), `traverse`, `match_`, `write`, `schema`, `plan`
 //! (sources, index selection, EXPLAIN), `eval`, `ops`, `functions` (with `functions_stat`, `functions_coll`, `functions_misc` and `datefmt`) and `regex`
@@ -19,10 +19,10 @@
 //!   `COMMIT` (`ROLLBACK` drops it). Records created there have temporary RIDs (`#-1:-2`)
 //!   that later statements may use (`LET $v = CREATE VERTEX ...; CREATE EDGE FROM $v ...`);
 //!   after the commit, results and variables show the real RIDs. Reads inside a
-//!   transaction see the committed state only, not the transaction's own writes (WHERE
-//!   clauses included); an UPDATE of a record the transaction already updated builds on
-//!   that update's fields. `COMMIT RETRY n` re-runs the statements since `BEGIN` on a
-//!   conflict.
+//!   transaction see its own writes (`txview.rs`: loads, class scans, WHERE, `count(*)`,
+//!   graph steps), as OrientDB's do; an UPDATE of a record the transaction already updated
+//!   builds on that update's fields. `COMMIT RETRY n` re-runs the statements since `BEGIN`
+//!   on a conflict.
 //! - **Access**: a read-only request runs only read statements; a writer may change
 //!   records but not the schema. Everything is checked before anything runs.
 //! - **Bounds**: never a panic; subqueries nest at most [`MAX_SUBQUERY_DEPTH`] deep,
@@ -38,8 +38,8 @@
 //!   transaction, hands its rows to the caller's sink as it finds them (`tail.rs`): without
 //!   ORDER BY or GROUP BY nothing is collected.
 //!
-//! A script's result is its `RETURN` value, else the result of its last statement other
-//! than `BEGIN`, `COMMIT` and `SLEEP` (empty after a `ROLLBACK`).
+//! A script's result is its `RETURN` value, else the result of its last statement (see
+//! `script.rs` for what each script statement answers).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -606,5 +606,7 @@ pub(crate) fn run_read(
 
 #[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod script_tests;
 #[cfg(test)]
 mod tests;

@@ -178,11 +178,7 @@ impl<'a> Parser<'a> {
                 Statement::Rollback
             }
             "LET" => self.parse_script_let()?,
-            "RETURN" => self.parse_return()?,
-            "IF" => self.parse_if()?,
-            "WHILE" => self.parse_while()?,
-            "FOREACH" => self.parse_foreach()?,
-            "CONSOLE" => self.parse_console()?,
+            "RETURN" | "IF" | "WHILE" | "FOREACH" | "CONSOLE" => self.parse_script_statement(&word)?,
             "SLEEP" => {
                 self.advance();
                 Statement::Sleep(self.parse_int_arg("a number of milliseconds")?)

@@ -13,6 +13,19 @@ use crate::sql::ast::{ConsoleStatement, Expr, ForEachBlock, IfBlock, Statement, 
 use crate::sql::lexer::TokenKind;
 
 impl Parser<'_> {
+    /// `RETURN`, a block or `CONSOLE`, named by its first keyword (upper case). Kept out of
+    /// `parse_statement` so that its frame, on every level of a nested query, stays small.
+    #[inline(never)]
+    pub(super) fn parse_script_statement(&mut self, keyword: &str) -> Result<Statement> {
+        match keyword {
+            "IF" => self.parse_if(),
+            "WHILE" => self.parse_while(),
+            "FOREACH" => self.parse_foreach(),
+            "CONSOLE" => self.parse_console(),
+            _ => self.parse_return(),
+        }
+    }
+
     /// `IF (cond) { ... }`.
     pub(super) fn parse_if(&mut self) -> Result<Statement> {
         let span = self.expect_keyword("IF")?;
@@ -133,4 +146,53 @@ impl Parser<'_> {
 /// Whether a statement ends with a block's `}`.
 pub(super) fn is_block(s: &Statement) -> bool {
     matches!(s, Statement::If(_) | Statement::While(_) | Statement::ForEach(_))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use crate::sql::ast::Statement;
+    use crate::sql::{parse_script, parse_statement};
+
+    #[test]
+    fn blocks_parse_with_or_without_separators_and_print_back() {
+        let scripts = [
+            "IF (1 = 1) { SELECT 1 AS a; }",
+            "LET $i = 0;WHILE ($i < 3){\n  INSERT INTO c SET value = $i;\n  LET $i = $i + 1;}SELECT FROM c",
+            "FOREACH ($val IN [1, 2, 3]) {\n  INSERT INTO c SET value = $val;\n  if ($val = 2) {\n    RETURN;\n  }\n}",
+            "IF ($a[0] != $b[0])\n{\nCREATE EDGE E FROM $a TO $b;\n};\ncommit retry 10;",
+            "IF (true) { IF (true) { SELECT 1 } WHILE (false) {} }",
+            "CONSOLE.log 'foo ' + $x",
+            "LET $1 = SELECT count(*) AS count FROM c; RETURN $1[0].count",
+        ];
+        for text in scripts {
+            let parsed = parse_script(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let printed = parsed.iter().map(|s| format!("{s};")).collect::<Vec<_>>().join("\n");
+            let again = parse_script(&printed).unwrap_or_else(|e| panic!("{printed}: {e}"));
+            assert_eq!(parsed, again, "{printed}");
+        }
+    }
+
+    #[test]
+    fn return_without_an_expression_ends_where_the_line_ends() {
+        let s = parse_script("IF (true) { RETURN }\nRETURN\nSELECT 1").unwrap();
+        assert_eq!(s.len(), 3);
+        assert!(matches!(s[1], Statement::Return(None)));
+        assert!(matches!(parse_statement("RETURN 'x'").unwrap(), Statement::Return(Some(_))));
+    }
+
+    #[test]
+    fn broken_blocks_name_the_position_and_what_was_expected() {
+        let e = parse_script("IF (1 = 1) { SELECT 1").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 22));
+        assert!(e.expected.contains(&"'}'".to_string()), "{e:?}");
+        let e = parse_script("WHILE (true)\nSELECT 1").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("'{'"), "{e}");
+        let e = parse_script("FOREACH (x [1]) {}").unwrap_err();
+        assert!(e.message.contains("IN"), "{e}");
+        let e = parse_script("IF (true) { SELECT 1 } SELECT 2 SELECT 3").unwrap_err();
+        assert_eq!(e.column, 33, "{e}");
+    }
 }
