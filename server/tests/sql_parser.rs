@@ -526,7 +526,7 @@ fn scripts_split_on_semicolons_and_lines() {
     assert!(
         matches!(&statements[2], Statement::Let { value: LetValue::Statement(s), .. } if matches!(**s, Statement::Select(ref sel) if sel.where_clause.is_some()))
     );
-    assert_eq!(statements[3], Statement::Commit { retry: Some(3) });
+    assert_eq!(statements[3], Statement::Commit { retry: Some(3), otherwise: None });
     assert!(matches!(statements[4], Statement::Return(_)));
     let statements = parse_script(";;SELECT FROM V; SELECT FROM E;; ").expect("script");
     assert_eq!(statements.len(), 2);

@@ -5,7 +5,8 @@
 --     (testBegin: one row, operation = "begin"),
 --   .../executor/OCommitStatementExecutionTest.java (testBegin: one row, operation = "commit"),
 --   .../executor/OScriptExecutionTest.java (testAssignOnEdgeCreate: an edge created in a
---     transaction is read back by a SELECT in it; testCommitRetry without throwCME: the body runs once),
+--     transaction is read back by a SELECT in it; testCommitRetry without throwCME: the body runs once;
+--     the conflicting cases with ELSE are unit tests in server/src/sql/exec/script_tests.rs),
 --   core/src/test/java/com/orientechnologies/orient/core/sql/OCommandExecutorSQLScriptTest.java
 --     (testQuery: LET inside BEGIN/COMMIT, RETURN $a answers 3 rows; testTx; testParameters1),
 -- and the executor: OBeginStatement.executeSimple, OCommitStatement.executeSimple,
@@ -103,6 +104,14 @@ INSERT INTO Person SET name = 'retry', attempt = $retries;
 LET $retries = $retries + 1;
 COMMIT RETRY 10;
 SELECT name, attempt FROM Person WHERE name = 'retry'
+
+-- Without a conflict the ELSE does not run; a transaction under RETRY answers nothing (RetryStep.internalStart).
+BEGIN; INSERT INTO Person SET name = 'else-unused'; COMMIT RETRY 2 ELSE { INSERT INTO Person SET name = 'else-ran'; } AND CONTINUE
+
+SELECT name FROM Person WHERE name IN ['else-unused', 'else-ran']
+
+-- RETRY 0 is refused before anything runs (OSqlScriptExecutor.executeInternal: "Invalid retry number").
+BEGIN; INSERT INTO Person SET name = 'never'; COMMIT RETRY 0
 
 -- Errors: COMMIT without BEGIN, and a script ending inside a transaction with writes.
 COMMIT

@@ -507,10 +507,14 @@ pub enum Statement {
     Profile(Box<Statement>),
     /// `BEGIN`.
     Begin,
-    /// `COMMIT [RETRY n]`.
+    /// `COMMIT [RETRY n [ELSE ...]]`.
     Commit {
-        /// `RETRY n`: re-run the transaction up to n times on a version conflict.
+        /// `RETRY n`: run the transaction up to n times in all while its commit conflicts
+        /// (OrientDB's `RetryStep`); at least 1.
         retry: Option<u32>,
+        /// `ELSE { ... } [AND CONTINUE | AND FAIL]` or `ELSE CONTINUE | FAIL`: what runs when
+        /// the last attempt conflicted too.
+        otherwise: Option<Box<CommitElse>>,
     },
     /// `ROLLBACK`.
     Rollback,
@@ -549,10 +553,10 @@ impl Statement {
             | Statement::Return(_)
             | Statement::Sleep(_)
             | Statement::Begin
-            | Statement::Commit { .. }
+            | Statement::Commit { otherwise: None, .. }
             | Statement::Rollback
             | Statement::Console(_) => true,
-            Statement::If(_) | Statement::While(_) | Statement::ForEach(_) => {
+            Statement::If(_) | Statement::While(_) | Statement::ForEach(_) | Statement::Commit { .. } => {
                 block_body(self).iter().all(Statement::is_read_only)
             }
             _ => false,
@@ -577,7 +581,7 @@ impl Statement {
             | Statement::TruncateCluster(_) => true,
             Statement::Profile(inner) => inner.is_schema_change(),
             Statement::Let { value: LetValue::Statement(inner), .. } => inner.is_schema_change(),
-            Statement::If(_) | Statement::While(_) | Statement::ForEach(_) => {
+            Statement::If(_) | Statement::While(_) | Statement::ForEach(_) | Statement::Commit { .. } => {
                 block_body(self).iter().any(Statement::is_schema_change)
             }
             _ => false,

@@ -52,12 +52,24 @@ pub struct ConsoleStatement {
     pub message: Expr,
 }
 
+/// What `COMMIT RETRY n ELSE ...` does when every attempt conflicted (OrientDB's
+/// `OCommitStatement.elseStatements` / `elseFail`, run by `RetryStep.internalStart`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitElse {
+    /// The statements to run then (outside the transaction, which was rolled back).
+    pub body: Vec<Statement>,
+    /// `FAIL` (the default when not written): the script then fails with the conflict;
+    /// `CONTINUE`: it goes on after the COMMIT.
+    pub fail: bool,
+}
+
 /// The statements nested in a block statement (empty for any other statement).
 pub fn block_body(s: &Statement) -> &[Statement] {
     match s {
         Statement::If(b) => &b.body,
         Statement::While(b) => &b.body,
         Statement::ForEach(b) => &b.body,
+        Statement::Commit { otherwise: Some(e), .. } => &e.body,
         _ => &[],
     }
 }

@@ -666,8 +666,16 @@ impl Display for Statement {
             Statement::Explain(s) => write!(f, "EXPLAIN {s}"),
             Statement::Profile(s) => write!(f, "PROFILE {s}"),
             Statement::Begin => f.write_str("BEGIN"),
-            Statement::Commit { retry: None } => f.write_str("COMMIT"),
-            Statement::Commit { retry: Some(n) } => write!(f, "COMMIT RETRY {n}"),
+            Statement::Commit { retry: None, .. } => f.write_str("COMMIT"),
+            Statement::Commit { retry: Some(n), otherwise: None } => write!(f, "COMMIT RETRY {n}"),
+            Statement::Commit { retry: Some(n), otherwise: Some(e) } => {
+                write!(f, "COMMIT RETRY {n} ELSE ")?;
+                if !e.body.is_empty() {
+                    write_block(f, &e.body)?;
+                    f.write_str(" AND ")?;
+                }
+                f.write_str(if e.fail { "FAIL" } else { "CONTINUE" })
+            }
             Statement::Rollback => f.write_str("ROLLBACK"),
             Statement::Let { name, value } => {
                 f.write_str("LET ")?;

@@ -193,10 +193,6 @@ struct OpenTx {
     begin_at: usize,
     /// The block BEGIN is in (its statements' address), for COMMIT RETRY.
     begin_block: usize,
-    /// The variables as they were at BEGIN, for COMMIT RETRY.
-    vars_at_begin: HashMap<String, Value>,
-    /// Which of them held a statement's rows at BEGIN.
-    statement_vars_at_begin: HashSet<String>,
     /// Whether it changes the schema.
     schema_changed: bool,
     /// The fields of records it updates, as they will be.
@@ -292,8 +288,6 @@ impl Script<'_> {
             tx: Transaction::new(),
             begin_at: at,
             begin_block: block,
-            vars_at_begin: self.vars.clone(),
-            statement_vars_at_begin: self.statement_vars.clone(),
             schema_changed: false,
             updates: HashMap::new(),
             view: txview::TxView::default(),

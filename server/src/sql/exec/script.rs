@@ -28,8 +28,14 @@
 //!   checks the deadline and the cancellation before each round, so `WHILE (true) {}` stops
 //!   at the query's timeout (or when its client goes away) with an error naming the loop and
 //!   where it is; what loops keep in variables is charged to the memory budget.
-//! - `COMMIT RETRY n` re-runs the statements since its `BEGIN` when the commit conflicts,
-//!   when BEGIN is in the same block as the COMMIT (otherwise the conflict is the error).
+//! - `COMMIT RETRY n [ELSE { ... } [AND CONTINUE | AND FAIL] | ELSE CONTINUE | ELSE FAIL]`
+//!   (`OSqlScriptExecutor.executeInternal`, `RetryStep.internalStart`): the statements since
+//!   `BEGIN` run up to n times in all while the commit conflicts; then the ELSE statements
+//!   run and the script fails with the conflict (FAIL, the default) or goes on (CONTINUE).
+//!   BEGIN must be in the same block as the COMMIT for a retry (otherwise the conflict is
+//!   the error). The transaction under RETRY answers nothing, as RetryStep does; the
+//!   variables are not reset between attempts (`OScriptExecutionTest.testCommitRetry`
+//!   counts the attempts in a variable).
 
 use basalt_engine::{Document, Value};
 use tracing::{debug, error, info, warn};
@@ -37,7 +43,12 @@ use tracing::{debug, error, info, warn};
 use super::eval::{self, Ctx};
 use super::rows::{Res, Row};
 use super::{backoff, select, QueryError, Script};
-use crate::sql::ast::{ConsoleStatement, Expr, ForEachBlock, IfBlock, IntArg, LetValue, Span, Statement, WhileBlock};
+use crate::sql::ast::{
+    CommitElse, ConsoleStatement, Expr, ForEachBlock, IfBlock, IntArg, LetValue, Span, Statement, WhileBlock,
+};
+
+/// Where result rows go as they are found.
+pub(super) type RowOut<'a> = dyn FnMut(&Row) -> Res<()> + 'a;
 
 /// How a block ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +100,7 @@ impl Script<'_> {
         &mut self,
         statements: &[Statement],
         result: &mut Vec<Row>,
-        mut stream: Option<&mut dyn FnMut(&Row) -> Res<()>>,
+        mut stream: Option<&mut RowOut<'_>>,
     ) -> Res<Flow> {
         let key = block_key(statements);
         let last = statements.len().saturating_sub(1);
@@ -136,7 +147,9 @@ impl Script<'_> {
                 self.begin(pc, key);
                 *result = vec![operation_row("begin", &[])];
             }
-            Statement::Commit { retry } => return self.commit(*retry, pc, key, result),
+            Statement::Commit { retry, otherwise } => {
+                return self.commit(*retry, otherwise.as_deref(), (pc, key), result)
+            }
             Statement::Rollback => {
                 if self.tx.take().is_none() {
                     return Err(QueryError::Invalid("ROLLBACK without BEGIN".into()));
@@ -173,42 +186,62 @@ impl Script<'_> {
         Ok(Step::Next)
     }
 
-    /// `COMMIT [RETRY n]`: commits the open transaction, or re-runs it from BEGIN after a
-    /// conflict while retries are left.
-    fn commit(&mut self, retry: Option<u32>, pc: usize, key: usize, result: &mut Vec<Row>) -> Res<Step> {
+    /// `COMMIT [RETRY n [ELSE ...]]`: commits the open transaction. With RETRY (BEGIN in
+    /// this block), a conflict re-runs the statements since BEGIN, n attempts in all; when
+    /// the last conflicts too, the ELSE statements run and the script fails with the
+    /// conflict (`FAIL`, the default) or goes on (`CONTINUE`), as `RetryStep.internalStart`
+    /// does. A transaction under RETRY answers nothing (RetryStep's result), a plain COMMIT
+    /// `{operation: "commit"}`.
+    fn commit(
+        &mut self,
+        retry: Option<u32>,
+        otherwise: Option<&CommitElse>,
+        at: (usize, usize),
+        result: &mut Vec<Row>,
+    ) -> Res<Step> {
         let Some(open) = self.tx.take() else {
             return Err(QueryError::Invalid("COMMIT without BEGIN".into()));
         };
-        match self.db.commit(&open.tx) {
+        let (pc, key) = at;
+        let retrying = retry.is_some() && open.begin_at != usize::MAX && open.begin_block == key;
+        let e = match self.db.commit(&open.tx) {
             Ok(c) => {
                 self.watch.pause(true);
                 let read_back = self.committed(&c, result);
                 self.watch.pause(false);
                 read_back?;
-                *result = vec![operation_row("commit", &[])];
-                Ok(Step::Next)
+                self.retries.remove(&(key, pc));
+                *result = if retrying { Vec::new() } else { vec![operation_row("commit", &[])] };
+                return Ok(Step::Next);
             }
-            Err(basalt_engine::Error::Conflict { .. })
-                if retry.is_some() && open.begin_at != usize::MAX && open.begin_block == key =>
-            {
-                let n = retry.unwrap_or(0);
-                let left = self.retries.entry((key, pc)).or_insert(n);
-                if *left == 0 {
-                    return Err(QueryError::Invalid(format!(
-                        "COMMIT RETRY {n}: the transaction still conflicted after {n} retries"
-                    )));
-                }
-                *left -= 1;
-                backoff(n.saturating_sub(*left));
-                self.vars = open.vars_at_begin;
-                self.statement_vars = open.statement_vars_at_begin;
-                let at = open.begin_at;
-                self.begin(at, key);
-                result.clear();
-                Ok(Step::Jump(at + 1))
-            }
-            Err(e) => Err(e.into()),
+            Err(e @ basalt_engine::Error::Conflict { .. }) if retrying => e,
+            Err(e) => return Err(e.into()),
+        };
+        let n = retry.unwrap_or(1);
+        let left = self.retries.entry((key, pc)).or_insert(n.saturating_sub(1));
+        if *left > 0 {
+            *left -= 1;
+            backoff(n.saturating_sub(*left));
+            // The variables stay as the failed attempt left them: OrientDB's testCommitRetry
+            // counts its attempts in one.
+            let begin_at = open.begin_at;
+            self.begin(begin_at, key);
+            result.clear();
+            return Ok(Step::Jump(begin_at + 1));
         }
+        // Every attempt conflicted: the next run of this COMMIT (in a loop) starts afresh.
+        self.retries.remove(&(key, pc));
+        result.clear();
+        let Some(otherwise) = otherwise else { return Err(e.into()) };
+        match self.block(&otherwise.body, result, None)? {
+            Flow::Done => {}
+            f => return Ok(Step::Flow(f)),
+        }
+        if otherwise.fail {
+            return Err(e.into());
+        }
+        result.clear();
+        Ok(Step::Next)
     }
 
     /// `IF (cond) { ... }`: the body's result when the condition holds, else nothing.

@@ -125,3 +125,80 @@ fn a_commit_inside_an_if_commits_the_transaction_begun_outside() {
     let rows = run(&db, "SELECT count(*) AS n FROM C", &limits(None, 1 << 20), &CancelToken::new()).unwrap();
     assert_eq!(rows[0]["n"], 1);
 }
+
+/// Runs `script` while another thread keeps updating record `k = 1` of class `C`, so that
+/// every commit of a transaction that read it conflicts; answers the script's result.
+fn against_a_busy_writer(db: &Database, script: &str) -> Result<Vec<Json>, QueryError> {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut writes = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                run(db, "UPDATE C SET n = n + 1 WHERE k = 1", &limits(None, 1 << 20), &CancelToken::new()).unwrap();
+                writes += 1;
+            }
+            writes
+        });
+        let result = run(db, script, &limits(Some(30_000), 1 << 20), &CancelToken::new());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(writer.join().unwrap() > 0);
+        result
+    })
+}
+
+fn busy_db() -> (tempfile::TempDir, Database) {
+    let (dir, db) = db();
+    let setup = "CREATE CLASS C; CREATE CLASS Log; INSERT INTO C SET k = 1, n = 0";
+    run(&db, setup, &limits(None, 1 << 20), &CancelToken::new()).unwrap();
+    (dir, db)
+}
+
+/// A transaction that reads record k = 1, waits long enough for the writer to change it,
+/// and writes it: its commit conflicts on every attempt.
+const CONFLICTING: &str = "LET $attempts = 0;\nBEGIN;\nLET $attempts = $attempts + 1;\n\
+    UPDATE C SET n = -1 WHERE k = 1;\nINSERT INTO Log SET what = 'tx';\nSLEEP 300;\n";
+
+#[test]
+fn commit_retry_else_continue_runs_the_else_and_goes_on() {
+    // OScriptExecutionTest.testCommitRetryWithFailureScriptAndContinue: the ELSE block's
+    // insert is kept, the transaction's is not, and the script goes on after the COMMIT.
+    let (_dir, db) = busy_db();
+    let script = format!(
+        "{CONFLICTING}COMMIT RETRY 2 ELSE {{ INSERT INTO Log SET what = 'else'; }} AND CONTINUE;\n\
+         LET $log = SELECT what FROM Log;\nRETURN [$attempts, $log.what]"
+    );
+    let rows = against_a_busy_writer(&db, &script).unwrap();
+    // RetryStep: 2 attempts in all, counted in a variable that the retry does not reset.
+    assert_eq!(rows[0]["value"], serde_json::json!([2, ["else"]]), "{rows:?}");
+}
+
+#[test]
+fn commit_retry_else_fail_runs_the_else_then_fails_with_the_conflict() {
+    // testCommitRetryWithFailureScriptAndFail / ...Fail2 (no AND: FAIL) / testCommitRetryWithFailure.
+    for tail in
+        ["ELSE { INSERT INTO Log SET what = 'else'; } AND FAIL", "ELSE { INSERT INTO Log SET what = 'else'; }", ""]
+    {
+        let (_dir, db) = busy_db();
+        let script = format!("{CONFLICTING}COMMIT RETRY 2 {tail};\nSELECT 'not reached' AS x");
+        let err = against_a_busy_writer(&db, &script).unwrap_err();
+        assert!(matches!(err, QueryError::Engine(basalt_engine::Error::Conflict { .. })), "{tail}: {err}");
+        let log = run(&db, "SELECT what FROM Log", &limits(None, 1 << 20), &CancelToken::new()).unwrap();
+        let expected = if tail.is_empty() {
+            serde_json::json!([])
+        } else {
+            serde_json::json!([{"@type": "d", "@version": 0, "what": "else"}])
+        };
+        assert_eq!(Json::Array(log), expected, "{tail}");
+    }
+}
+
+#[test]
+fn commit_retry_else_continue_alone_goes_on() {
+    // testCommitRetryWithFailureAndContinue: ELSE CONTINUE, then the next statement runs.
+    let (_dir, db) = busy_db();
+    let script = format!("{CONFLICTING}COMMIT RETRY 1 ELSE CONTINUE;\nINSERT INTO Log SET what = 'after'");
+    against_a_busy_writer(&db, &script).unwrap();
+    let log = run(&db, "SELECT what FROM Log", &limits(None, 1 << 20), &CancelToken::new()).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["what"], "after");
+}

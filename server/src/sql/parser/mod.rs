@@ -217,6 +217,10 @@ impl<'a> Parser<'a> {
         let retry = if self.eat_keyword("RETRY") {
             let token = self.peek().clone();
             match token.kind {
+                // OSqlScriptExecutor.executeInternal refuses "Invalid retry number: 0".
+                TokenKind::Integer(0) => {
+                    return Err(self.error_at(token.span, "invalid retry number 0: RETRY needs at least 1".into()))
+                }
                 TokenKind::Integer(n) if n <= u64::from(u32::MAX) => {
                     self.advance();
                     Some(n as u32)
@@ -229,7 +233,11 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        Ok(Statement::Commit { retry })
+        let otherwise = match retry {
+            Some(_) => self.parse_commit_else()?,
+            None => None,
+        };
+        Ok(Statement::Commit { retry, otherwise })
     }
 
     /// Script `LET [$]name = <statement or expression>`.

@@ -9,7 +9,7 @@
 //! - `RETURN` with or without an expression.
 
 use super::{Parser, Result};
-use crate::sql::ast::{ConsoleStatement, Expr, ForEachBlock, IfBlock, Statement, WhileBlock};
+use crate::sql::ast::{CommitElse, ConsoleStatement, Expr, ForEachBlock, IfBlock, Statement, WhileBlock};
 use crate::sql::lexer::TokenKind;
 
 impl Parser<'_> {
@@ -72,6 +72,35 @@ impl Parser<'_> {
             return Ok(Statement::Return(None));
         }
         Ok(Statement::Return(Some(self.parse_expr()?)))
+    }
+
+    /// `ELSE { ... } [AND CONTINUE | AND FAIL]` or `ELSE CONTINUE | FAIL` after `COMMIT
+    /// RETRY n` (OrientSQL.jjt `CommitStatement()`; no `AND` means FAIL).
+    pub(super) fn parse_commit_else(&mut self) -> Result<Option<Box<CommitElse>>> {
+        if self.at_statement_boundary() || !self.eat_keyword("ELSE") {
+            return Ok(None);
+        }
+        let mut body = Vec::new();
+        let mut fail = true;
+        if self.check(&TokenKind::LBrace) {
+            body = self.parse_block_body()?;
+            if self.eat_keyword("AND") {
+                fail = self.parse_continue_or_fail()?;
+            }
+        } else {
+            self.note_kind(&TokenKind::LBrace);
+            fail = self.parse_continue_or_fail()?;
+        }
+        Ok(Some(Box::new(CommitElse { body, fail })))
+    }
+
+    /// `CONTINUE` (false) or `FAIL` (true).
+    fn parse_continue_or_fail(&mut self) -> Result<bool> {
+        if self.eat_keyword("CONTINUE") {
+            return Ok(false);
+        }
+        self.expect_keyword("FAIL")?;
+        Ok(true)
     }
 
     /// `( condition )` of IF and WHILE; line breaks inside never end a statement.
@@ -165,6 +194,9 @@ mod tests {
             "IF (true) { IF (true) { SELECT 1 } WHILE (false) {} }",
             "CONSOLE.log 'foo ' + $x",
             "LET $1 = SELECT count(*) AS count FROM c; RETURN $1[0].count",
+            "BEGIN; COMMIT RETRY 3 ELSE { INSERT INTO c SET a = 1; } AND CONTINUE; SELECT 1",
+            "BEGIN; COMMIT RETRY 2 ELSE FAIL\nBEGIN; COMMIT RETRY 2 ELSE CONTINUE",
+            "BEGIN\nCOMMIT RETRY 10 ELSE {\nINSERT INTO c SET name = 'foo';\n}",
         ];
         for text in scripts {
             let parsed = parse_script(text).unwrap_or_else(|e| panic!("{text}: {e}"));
