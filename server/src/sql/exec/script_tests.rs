@@ -202,3 +202,28 @@ fn commit_retry_else_continue_alone_goes_on() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["what"], "after");
 }
+
+#[test]
+fn the_deepest_blocks_the_parser_accepts_run_in_a_small_stack() {
+    // Queries run on threads with 2 MiB of stack (tokio's blocking pool): nested blocks, as
+    // deep as the parser takes them, must run there without overflowing.
+    let (_dir, db) = db();
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let mut deepest = 0;
+            for n in [10, 50, 100, 150, 200, 250] {
+                let script = format!("{}RETURN {n}{}", "IF (true) { ".repeat(n), " }".repeat(n));
+                if crate::sql::parse_script(&script).is_err() {
+                    break;
+                }
+                let rows = run(&db, &script, &limits(Some(10_000), 1 << 20), &CancelToken::new()).unwrap();
+                assert_eq!(rows[0]["value"], n);
+                deepest = n;
+            }
+            deepest
+        })
+        .unwrap();
+    let deepest = handle.join().expect("no stack overflow");
+    assert!(deepest >= 50, "only {deepest} nested blocks parse");
+}
