@@ -137,6 +137,14 @@ FOREACH ($r IN $rows) { LET $s = $s + $r.value; }
 FOREACH ($one IN 5) { LET $s = $s + $one; }
 RETURN $s
 
+-- LET of a parenthesised SELECT is an expression whose value is a list (OParenthesisExpression.execute), so RETURN answers one {"value": [...]} row (OReturnStatement.executeSimple).
+LET $x = (SELECT name FROM Item WHERE name = 'foo'); RETURN $x
+
+-- LET of INSERT and UPDATE statements: RETURN $x answers their rows (OLetStatement keeps a statement's result set).
+LET $i = INSERT INTO Item SET name = 'let-insert'; RETURN $i
+
+LET $u = UPDATE Item SET touched = true RETURN AFTER WHERE name = 'let-insert'; RETURN $u
+
 -- A block in a block, each ending without ';', on one line.
 IF (true) { IF (true) { SELECT 'inner' AS w } }
 
