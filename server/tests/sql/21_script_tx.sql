@@ -105,6 +105,18 @@ LET $retries = $retries + 1;
 COMMIT RETRY 10;
 SELECT name, attempt FROM Person WHERE name = 'retry'
 
+-- TRAVERSE and MATCH inside the transaction walk the edges it created.
+BEGIN;
+LET $p = CREATE VERTEX Person SET name = 'p1';
+LET $q = CREATE VERTEX Person SET name = 'p2';
+CREATE EDGE Knows FROM $p TO $q;
+CREATE EDGE Knows FROM $q TO (SELECT FROM Person WHERE name = 'ada');
+LET $t = TRAVERSE out('Knows') FROM (SELECT FROM Person WHERE name = 'p1');
+LET $names = $t.name;
+LET $m = MATCH {class: Person, as: a, where: (name = 'p1')}.out('Knows'){as: b}.out('Knows'){as: c} RETURN a.name AS a, b.name AS b, c.name AS c;
+ROLLBACK;
+RETURN [$names, $m[0].a, $m[0].b, $m[0].c]
+
 -- Without a conflict the ELSE does not run; a transaction under RETRY answers nothing (RetryStep.internalStart).
 BEGIN; INSERT INTO Person SET name = 'else-unused'; COMMIT RETRY 2 ELSE { INSERT INTO Person SET name = 'else-ran'; } AND CONTINUE
 

@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use basalt_engine::{Direction, Document, Record, Rid, Snapshot, Value};
+use basalt_engine::{Document, Record, Rid, Snapshot, Value};
 
 use super::control::{rows_bytes, Watch};
 use super::ops::{arithmetic, cmp_values, compare, contains, values_eq};
@@ -99,35 +99,6 @@ impl<'e> Env<'e> {
             return Ok(None);
         }
         Ok(self.snap.get(rid)?)
-    }
-
-    /// The edges of a vertex and the vertices at their other ends, as the open transaction
-    /// leaves them (its new edges in, its deleted edges out).
-    pub fn neighbours(&self, rid: Rid, dir: Option<Direction>, labels: &[&str]) -> Res<Vec<(Rid, Rid)>> {
-        let Some(view) = self.tx_view.filter(|v| !v.is_empty()) else {
-            if rid.is_temporary() {
-                return Ok(Vec::new());
-            }
-            return Ok(self.snap.neighbours(rid, dir, labels)?);
-        };
-        let mut out = Vec::new();
-        match view.get(rid) {
-            None if rid.is_temporary() => {}
-            None => out = self.snap.neighbours(rid, dir, labels)?,
-            Some(None) => {}
-            Some(Some(r)) => {
-                let schema = self.snap.schema();
-                let want = |l: &str| labels.is_empty() || labels.iter().any(|x| schema.is_subclass_of(l, x));
-                for d in [Direction::Out, Direction::In] {
-                    if dir.is_none_or(|x| x == d) {
-                        basalt_engine::record::links_into(&r.body, d, want, &mut out)
-                            .map_err(|e| decode_error(rid, e))?;
-                    }
-                }
-            }
-        }
-        out.retain(|(edge, other)| !matches!(view.get(*edge), Some(None)) && !matches!(view.get(*other), Some(None)));
-        Ok(out)
     }
 
     /// Runs a read statement used as a value, caching it when it does not depend on the row.

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use basalt_engine::record::{encode_body, with_fields, with_link_added};
 use basalt_engine::{Direction, Record, RecordKind, Rid, Snapshot};
 
-use super::eval::decode_error;
+use super::eval::{decode_error, Env};
 use super::rows::Res;
 use super::write::Op;
 
@@ -155,5 +155,36 @@ impl TxView {
         if !self.touched.iter().any(|c| c == class) {
             self.touched.push(class.clone());
         }
+    }
+}
+
+impl Env<'_> {
+    /// The edges of a vertex and the vertices at their other ends, as the open transaction
+    /// leaves them (its new edges in, its deleted edges out).
+    pub fn neighbours(&self, rid: Rid, dir: Option<Direction>, labels: &[&str]) -> Res<Vec<(Rid, Rid)>> {
+        let Some(view) = self.tx_view.filter(|v| !v.is_empty()) else {
+            if rid.is_temporary() {
+                return Ok(Vec::new());
+            }
+            return Ok(self.snap.neighbours(rid, dir, labels)?);
+        };
+        let mut out = Vec::new();
+        match view.get(rid) {
+            None if rid.is_temporary() => {}
+            None => out = self.snap.neighbours(rid, dir, labels)?,
+            Some(None) => {}
+            Some(Some(r)) => {
+                let schema = self.snap.schema();
+                let want = |l: &str| labels.is_empty() || labels.iter().any(|x| schema.is_subclass_of(l, x));
+                for d in [Direction::Out, Direction::In] {
+                    if dir.is_none_or(|x| x == d) {
+                        basalt_engine::record::links_into(&r.body, d, want, &mut out)
+                            .map_err(|e| decode_error(rid, e))?;
+                    }
+                }
+            }
+        }
+        out.retain(|(edge, other)| !matches!(view.get(*edge), Some(None)) && !matches!(view.get(*other), Some(None)));
+        Ok(out)
     }
 }
