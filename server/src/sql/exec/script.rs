@@ -207,7 +207,8 @@ impl Script<'_> {
         let e = match self.db.commit(&open.tx) {
             Ok(c) => {
                 self.watch.pause(true);
-                let read_back = self.committed(&c, result);
+                // The statements' rows give way to COMMIT's: only the variables are resolved.
+                let read_back = self.committed(&c, &mut Vec::new());
                 self.watch.pause(false);
                 read_back?;
                 self.retries.remove(&(key, pc));
