@@ -526,7 +526,7 @@ fn scripts_split_on_semicolons_and_lines() {
     assert!(
         matches!(&statements[2], Statement::Let { value: LetValue::Statement(s), .. } if matches!(**s, Statement::Select(ref sel) if sel.where_clause.is_some()))
     );
-    assert_eq!(statements[3], Statement::Commit { retry: Some(3) });
+    assert_eq!(statements[3], Statement::Commit { retry: Some(3), otherwise: None });
     assert!(matches!(statements[4], Statement::Return(_)));
     let statements = parse_script(";;SELECT FROM V; SELECT FROM E;; ").expect("script");
     assert_eq!(statements.len(), 2);
@@ -1192,7 +1192,7 @@ mod props {
             1 => insert_statement().prop_map(|s| Statement::Insert(Box::new(s))),
             1 => update_statement().prop_map(|s| Statement::Update(Box::new(s))),
             1 => delete_statement().prop_map(|s| Statement::Delete(Box::new(s))),
-            1 => expr().prop_map(Statement::Return),
+            1 => expr().prop_map(|e| Statement::Return(Some(e))),
         ]
         .boxed()
     }

@@ -206,7 +206,8 @@ impl<'a> Lexer<'a> {
             },
             '$' | '@' => {
                 self.bump();
-                let name = self.word();
+                // `$1` is a variable name too (OrientDB's `OScriptExecutionTest.testIf`).
+                let name = if c == '$' { self.variable_word() } else { self.word() };
                 if name.is_empty() {
                     let what = if c == '$' { "a variable name after '$'" } else { "a record attribute after '@'" };
                     return self.fail(start, format!("expected {what}"));
@@ -277,6 +278,15 @@ impl<'a> Lexer<'a> {
     }
 
     /// Identifier characters from here (possibly none).
+    /// A variable's name after `$`: letters, digits and `_`, a digit first included.
+    fn variable_word(&mut self) -> String {
+        let start = self.pos;
+        while self.peek_char().is_some_and(is_ident_continue) {
+            self.bump();
+        }
+        self.src[start..self.pos].to_string()
+    }
+
     fn word(&mut self) -> String {
         let start = self.pos;
         if self.peek_char().is_some_and(is_ident_start) {

@@ -26,7 +26,10 @@
 //! INSERT's `RETURN` clause in a script therefore goes on the line of what precedes it (or
 //! inside parentheses). [`parse_statement`] has no such rule.
 //!
-//! Not supported yet: `IF` blocks in scripts, `FETCHPLAN`, `LOCK`, `PARALLEL`, `BATCH`,
+//! Blocks (`IF (c) { ... }`, `WHILE (c) { ... }`, `FOREACH ($x IN e) { ... }`) hold script
+//! lines and need no `;` after their `}`; `$1` is a variable name like any other.
+//!
+//! Not supported yet: `IF ... ELSE` (OrientDB has none either), `BEGIN ISOLATION ...`, `FETCHPLAN`, `LOCK`, `PARALLEL`, `BATCH`,
 //! `index:` targets, `UPDATE EDGE`, `CREATE EDGE ... RETRY`, range selectors `x[1..3]`,
 //! `MATCH` arrows without a label (`-->`, which reads as a comment).
 
@@ -70,7 +73,8 @@ pub fn parse_statement(text: &str) -> Result<Statement, ParseError> {
 }
 
 /// Parses a script: one or more statements separated by `;` or line breaks, including
-/// `BEGIN`, `COMMIT [RETRY n]`, `ROLLBACK`, `LET name = ...` and `RETURN expr`.
+/// `BEGIN`, `COMMIT [RETRY n [ELSE ...]]`, `ROLLBACK`, `LET name = ...`, `RETURN [expr]`,
+/// `SLEEP n`, `CONSOLE.level expr` and the blocks `IF`, `WHILE` and `FOREACH`.
 pub fn parse_script(text: &str) -> Result<Vec<Statement>, ParseError> {
     parser::Parser::new(text)?.parse_script()
 }

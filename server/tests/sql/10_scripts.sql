@@ -33,7 +33,7 @@ COMMIT
 
 SELECT name FROM Person WHERE name = 'fay'
 
--- COMMIT RETRY, and reads inside a transaction see the committed state.
+-- COMMIT RETRY, and reads inside a transaction see its own writes (count includes gus).
 BEGIN;
 INSERT INTO Person SET name = 'gus';
 LET $n = SELECT count(*) AS n FROM Person;

@@ -19,10 +19,12 @@ use std::fmt;
 mod dml;
 mod query;
 mod schema;
+mod script;
 
 pub use dml::*;
 pub use query::*;
 pub use schema::*;
+pub use script::*;
 
 /// Where a node started in the source text: byte offset, 1-based line, 1-based column
 /// counted in characters. Equality ignores spans (any two spans are equal) so that ASTs
@@ -505,10 +507,14 @@ pub enum Statement {
     Profile(Box<Statement>),
     /// `BEGIN`.
     Begin,
-    /// `COMMIT [RETRY n]`.
+    /// `COMMIT [RETRY n [ELSE ...]]`.
     Commit {
-        /// `RETRY n`: re-run the transaction up to n times on a version conflict.
+        /// `RETRY n`: run the transaction up to n times in all while its commit conflicts
+        /// (OrientDB's `RetryStep`); at least 1.
         retry: Option<u32>,
+        /// `ELSE { ... } [AND CONTINUE | AND FAIL]` or `ELSE CONTINUE | FAIL`: what runs when
+        /// the last attempt conflicted too.
+        otherwise: Option<Box<CommitElse>>,
     },
     /// `ROLLBACK`.
     Rollback,
@@ -519,10 +525,18 @@ pub enum Statement {
         /// The value.
         value: LetValue,
     },
-    /// Script `RETURN expr`: ends the script with this value.
-    Return(Expr),
+    /// Script `RETURN [expr]`: ends the script with this value (none: `{"value": null}`).
+    Return(Option<Expr>),
     /// `SLEEP n` milliseconds.
     Sleep(IntArg),
+    /// Script `IF (cond) { ... }`.
+    If(Box<IfBlock>),
+    /// Script `WHILE (cond) { ... }`.
+    While(Box<WhileBlock>),
+    /// Script `FOREACH ($x IN expr) { ... }`.
+    ForEach(Box<ForEachBlock>),
+    /// `CONSOLE.<level> message`.
+    Console(Box<ConsoleStatement>),
 }
 
 impl Statement {
@@ -539,8 +553,12 @@ impl Statement {
             | Statement::Return(_)
             | Statement::Sleep(_)
             | Statement::Begin
-            | Statement::Commit { .. }
-            | Statement::Rollback => true,
+            | Statement::Commit { otherwise: None, .. }
+            | Statement::Rollback
+            | Statement::Console(_) => true,
+            Statement::If(_) | Statement::While(_) | Statement::ForEach(_) | Statement::Commit { .. } => {
+                block_body(self).iter().all(Statement::is_read_only)
+            }
             _ => false,
         }
     }
@@ -563,6 +581,9 @@ impl Statement {
             | Statement::TruncateCluster(_) => true,
             Statement::Profile(inner) => inner.is_schema_change(),
             Statement::Let { value: LetValue::Statement(inner), .. } => inner.is_schema_change(),
+            Statement::If(_) | Statement::While(_) | Statement::ForEach(_) | Statement::Commit { .. } => {
+                block_body(self).iter().any(Statement::is_schema_change)
+            }
             _ => false,
         }
     }

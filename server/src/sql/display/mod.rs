@@ -141,7 +141,8 @@ fn write_function_name(f: &mut Formatter<'_>, name: &Ident) -> fmt::Result {
 
 /// A `$variable` or LET name.
 pub(super) fn write_variable(f: &mut Formatter<'_>, name: &Ident) -> fmt::Result {
-    if is_plain_word(&name.name) {
+    let digits_first = name.name.starts_with(|c: char| c.is_ascii_digit()) && name.name.chars().all(is_ident_continue);
+    if is_plain_word(&name.name) || digits_first {
         write!(f, "${}", name.name)
     } else {
         write_quoted_ident(f, &name.name)

@@ -666,16 +666,49 @@ impl Display for Statement {
             Statement::Explain(s) => write!(f, "EXPLAIN {s}"),
             Statement::Profile(s) => write!(f, "PROFILE {s}"),
             Statement::Begin => f.write_str("BEGIN"),
-            Statement::Commit { retry: None } => f.write_str("COMMIT"),
-            Statement::Commit { retry: Some(n) } => write!(f, "COMMIT RETRY {n}"),
+            Statement::Commit { retry: None, .. } => f.write_str("COMMIT"),
+            Statement::Commit { retry: Some(n), otherwise: None } => write!(f, "COMMIT RETRY {n}"),
+            Statement::Commit { retry: Some(n), otherwise: Some(e) } => {
+                write!(f, "COMMIT RETRY {n} ELSE ")?;
+                if !e.body.is_empty() {
+                    write_block(f, &e.body)?;
+                    f.write_str(" AND ")?;
+                }
+                f.write_str(if e.fail { "FAIL" } else { "CONTINUE" })
+            }
             Statement::Rollback => f.write_str("ROLLBACK"),
             Statement::Let { name, value } => {
                 f.write_str("LET ")?;
                 write_variable(f, name)?;
                 write!(f, " = {value}")
             }
-            Statement::Return(e) => write!(f, "RETURN {e}"),
+            Statement::Return(Some(e)) => write!(f, "RETURN {e}"),
+            Statement::Return(None) => f.write_str("RETURN"),
             Statement::Sleep(n) => write!(f, "SLEEP {n}"),
+            Statement::If(b) => {
+                write!(f, "IF ({}) ", b.condition)?;
+                write_block(f, &b.body)
+            }
+            Statement::While(b) => {
+                write!(f, "WHILE ({}) ", b.condition)?;
+                write_block(f, &b.body)
+            }
+            Statement::ForEach(b) => {
+                f.write_str("FOREACH (")?;
+                write_variable(f, &b.variable)?;
+                write!(f, " IN {}) ", b.source)?;
+                write_block(f, &b.body)
+            }
+            Statement::Console(c) => write!(f, "CONSOLE.{} {}", c.level, c.message),
         }
     }
+}
+
+/// A script block: `{ s1; s2; }` (each statement closed by `;`, which always parses back).
+fn write_block(f: &mut fmt::Formatter<'_>, body: &[Statement]) -> fmt::Result {
+    f.write_str("{")?;
+    for s in body {
+        write!(f, " {s};")?;
+    }
+    f.write_str(" }")
 }

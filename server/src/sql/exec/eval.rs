@@ -32,6 +32,8 @@ pub(crate) struct Env<'e> {
     pub tx_schema_changed: bool,
     /// Fields the open transaction gives records it updated (an UPDATE builds on them).
     pub tx_updates: Option<&'e HashMap<Rid, Document>>,
+    /// What the open transaction wrote, as its reads see it (`txview.rs`).
+    pub tx_view: Option<&'e super::txview::TxView>,
     /// The query's cancellation, deadlines and memory budget.
     pub watch: &'e Watch,
     /// Stack address when the statement started, for the depth guard.
@@ -64,6 +66,7 @@ impl<'e> Env<'e> {
             vars,
             tx_schema_changed: false,
             tx_updates: None,
+            tx_view: None,
             watch,
             stack_base: stack_address(),
             nesting: Cell::new(0),
@@ -89,6 +92,9 @@ impl<'e> Env<'e> {
 
     /// Reads a record (absent: `None`).
     pub fn load(&self, rid: Rid) -> Res<Option<Record>> {
+        if let Some(seen) = self.tx_view.and_then(|v| v.get(rid)) {
+            return Ok(seen.cloned());
+        }
         if rid.is_temporary() {
             return Ok(None);
         }

@@ -79,9 +79,6 @@ impl GraphFn {
 
 /// One graph step from a record, appending what it reaches.
 pub(crate) fn step(env: &Env<'_>, rid: Rid, f: GraphFn, labels: &[String], out: &mut Vec<Value>) -> Res<()> {
-    if rid.is_temporary() {
-        return Ok(());
-    }
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
     let (dir, edges) = match f {
         GraphFn::Out => (Some(Direction::Out), false),
@@ -104,7 +101,7 @@ pub(crate) fn step(env: &Env<'_>, rid: Rid, f: GraphFn, labels: &[String], out: 
         }
     };
     env.tick()?;
-    for (edge, other) in env.snap.neighbours(rid, dir, &labels)? {
+    for (edge, other) in env.neighbours(rid, dir, &labels)? {
         out.push(Value::Link(if edges { edge } else { other }));
     }
     if out.len() > MAX_COLLECTION_ITEMS {

@@ -1,7 +1,7 @@
 //! The SQL executor: runs parsed statements and scripts against an engine database.
 //!
-//! Owns: statement dispatch, scripts (`;`-separated statements, `LET`, `RETURN`, `BEGIN` /
-//! `COMMIT [RETRY n]` / `ROLLBACK`), access checks, the commit of write statements with
+//! Owns: statement dispatch, scripts (`;`-separated statements, blocks, `LET`, `RETURN`,
+//! `BEGIN` / `COMMIT [RETRY n]` / `ROLLBACK`, `SLEEP`, `CONSOLE`: `script.rs`), access checks, the commit of write statements with
 //! conflict retries, and the JSON of results. The statement families live in the sibling
 //! modules: `select` (and its `Pipeline`), `traverse`, `match_`, `write`, `schema`, `plan`
 //! (sources, index selection, EXPLAIN), `eval`, `ops`, `functions` (with `functions_stat`, `functions_coll`, `functions_misc` and `datefmt`) and `regex`
@@ -19,10 +19,10 @@
 //!   `COMMIT` (`ROLLBACK` drops it). Records created there have temporary RIDs (`#-1:-2`)
 //!   that later statements may use (`LET $v = CREATE VERTEX ...; CREATE EDGE FROM $v ...`);
 //!   after the commit, results and variables show the real RIDs. Reads inside a
-//!   transaction see the committed state only, not the transaction's own writes (WHERE
-//!   clauses included); an UPDATE of a record the transaction already updated builds on
-//!   that update's fields. `COMMIT RETRY n` re-runs the statements since `BEGIN` on a
-//!   conflict.
+//!   transaction see its own writes (`txview.rs`: loads, class scans, WHERE, `count(*)`,
+//!   graph steps), as OrientDB's do; an UPDATE of a record the transaction already updated
+//!   builds on that update's fields. `COMMIT RETRY n` re-runs the statements since `BEGIN`
+//!   on a conflict.
 //! - **Access**: a read-only request runs only read statements; a writer may change
 //!   records but not the schema. Everything is checked before anything runs.
 //! - **Bounds**: never a panic; subqueries nest at most [`MAX_SUBQUERY_DEPTH`] deep,
@@ -38,10 +38,10 @@
 //!   transaction, hands its rows to the caller's sink as it finds them (`tail.rs`): without
 //!   ORDER BY or GROUP BY nothing is collected.
 //!
-//! A script's result is its `RETURN` value, else the result of its last statement other
-//! than `BEGIN`, `COMMIT` and `SLEEP` (empty after a `ROLLBACK`).
+//! A script's result is its `RETURN` value, else the result of its last statement (see
+//! `script.rs` for what each script statement answers).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use basalt_engine::{Committed, Database, Document, Rid, Transaction, Value};
@@ -63,10 +63,12 @@ mod plan;
 mod regex;
 mod rows;
 mod schema;
+mod script;
 mod select;
 mod sort;
 mod tail;
 mod traverse;
+mod txview;
 mod write;
 
 use control::{rows_bytes, value_bytes, Watch};
@@ -124,6 +126,10 @@ pub fn statement_name(s: &Statement) -> &'static str {
         Statement::Let { .. } => "LET",
         Statement::Return(_) => "RETURN",
         Statement::Sleep(_) => "SLEEP",
+        Statement::If(_) => "IF",
+        Statement::While(_) => "WHILE",
+        Statement::ForEach(_) => "FOREACH",
+        Statement::Console(_) => "CONSOLE",
     }
 }
 
@@ -166,8 +172,16 @@ pub fn run_streaming(
     let statements = parse_script(&req.text).map_err(syntax_error)?;
     check_access(&statements, req.access)?;
     let watch = Watch::new(limits, cancel);
-    let mut script =
-        Script { db, req, vars: HashMap::new(), tx: None, retries: HashMap::new(), watch: &watch, vars_bytes: 0 };
+    let mut script = Script {
+        db,
+        req,
+        vars: HashMap::new(),
+        statement_vars: HashSet::new(),
+        tx: None,
+        retries: HashMap::new(),
+        watch: &watch,
+        vars_bytes: 0,
+    };
     let mut emit = |row: &Row| -> Res<()> { sink.row(row.to_json()?) };
     script.run(&statements, &mut emit)
 }
@@ -177,21 +191,25 @@ struct OpenTx {
     tx: Transaction,
     /// Where BEGIN was (`usize::MAX`: opened for the whole request).
     begin_at: usize,
-    /// The variables as they were at BEGIN, for COMMIT RETRY.
-    vars_at_begin: HashMap<String, Value>,
+    /// The block BEGIN is in (its statements' address), for COMMIT RETRY.
+    begin_block: usize,
     /// Whether it changes the schema.
     schema_changed: bool,
     /// The fields of records it updates, as they will be.
     updates: HashMap<Rid, Document>,
+    /// What it wrote, as its own reads see it.
+    view: txview::TxView,
 }
 
 struct Script<'a> {
     db: &'a Database,
     req: &'a QueryRequest,
     vars: HashMap<String, Value>,
+    /// Variables set by `LET $x = <statement>`: `RETURN $x` answers their rows.
+    statement_vars: HashSet<String>,
     tx: Option<OpenTx>,
-    /// Retries left per COMMIT RETRY statement.
-    retries: HashMap<usize, u32>,
+    /// Retries left per COMMIT RETRY statement (by block and position).
+    retries: HashMap<(usize, usize), u32>,
     /// The request's cancellation, deadline and memory budget.
     watch: &'a Watch,
     /// Estimated bytes of the script variables (charged to the budget).
@@ -203,124 +221,25 @@ impl Script<'_> {
     fn run(&mut self, statements: &[Statement], out: &mut dyn FnMut(&Row) -> Res<()>) -> Res<()> {
         let implicit = self.req.transaction && !statements.iter().any(|s| matches!(s, Statement::Begin));
         if implicit {
-            self.begin(usize::MAX);
+            self.begin(usize::MAX, 0);
         }
-        let last_pos = statements.len().saturating_sub(1);
         let mut result: Vec<Row> = Vec::new();
-        let mut pc = 0;
-        while let Some(s) = statements.get(pc) {
-            match s {
-                Statement::Begin => {
-                    if self.tx.is_some() {
-                        return Err(QueryError::Invalid("BEGIN: a transaction is already open".into()));
-                    }
-                    self.begin(pc);
-                }
-                Statement::Commit { retry } => {
-                    let Some(open) = self.tx.take() else {
-                        return Err(QueryError::Invalid("COMMIT without BEGIN".into()));
-                    };
-                    match self.db.commit(&open.tx) {
-                        Ok(c) => {
-                            self.watch.pause(true);
-                            let read_back = self.committed(&c, &mut result);
-                            self.watch.pause(false);
-                            read_back?
-                        }
-                        Err(basalt_engine::Error::Conflict { .. })
-                            if retry.is_some() && open.begin_at != usize::MAX =>
-                        {
-                            let left = self.retries.entry(pc).or_insert(retry.unwrap_or(0));
-                            if *left == 0 {
-                                return Err(QueryError::Invalid(format!(
-                                    "COMMIT RETRY {}: the transaction still conflicted after {} retries",
-                                    retry.unwrap_or(0),
-                                    retry.unwrap_or(0)
-                                )));
-                            }
-                            *left -= 1;
-                            backoff(retry.unwrap_or(0).saturating_sub(*left));
-                            self.vars = open.vars_at_begin;
-                            let at = open.begin_at;
-                            self.begin(at);
-                            result.clear();
-                            pc = at + 1;
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Statement::Rollback => {
-                    if self.tx.take().is_none() {
-                        return Err(QueryError::Invalid("ROLLBACK without BEGIN".into()));
-                    }
-                    result.clear();
-                }
-                Statement::Sleep(n) => {
-                    let ms = match n {
-                        crate::sql::ast::IntArg::Value(v) => *v,
-                        crate::sql::ast::IntArg::Parameter(p) => {
-                            self.with_env(|env| Ok(eval::parameter(env, p)?.as_i64().unwrap_or(0)))?
-                        }
-                    };
-                    self.sleep(Duration::from_millis(ms.clamp(0, MAX_SLEEP_MS) as u64))?;
-                }
-                Statement::Let { name, value } => {
-                    let rows = match value {
-                        LetValue::Statement(inner) => self.statement(inner, None)?,
-                        LetValue::Expr(e) => {
-                            let v = self.with_env(|env| eval::eval(env, &Ctx::default(), e))?;
-                            self.set_var(&name.name, v.clone())?;
-                            result = value_result_rows(v);
-                            self.settle(&result);
-                            pc += 1;
-                            continue;
-                        }
-                    };
-                    let v = Value::List(rows.iter().map(Row::to_value).collect());
-                    self.set_var(&name.name, v)?;
-                    result = rows;
-                }
-                Statement::Return(e) => {
-                    let v = self.with_env(|env| eval::eval(env, &Ctx::default(), e))?;
-                    result = self.with_env(|env| {
-                        let mut rows = Vec::new();
-                        for item in value_result_rows(v) {
-                            match item.data {
-                                Data::Value(Value::Link(r)) if !r.is_temporary() => {
-                                    env.value_rows(Value::Link(r), &mut rows)?
-                                }
-                                _ => rows.push(item),
-                            }
-                        }
-                        Ok(rows)
-                    })?;
-                    break;
-                }
-                Statement::Select(sel) if pc == last_pos && self.tx.is_none() => {
-                    // The result goes out as it is found: nothing is collected.
-                    self.with_env(|env| {
-                        select::select_into(env, None, sel, self.req.limit, &mut |row| {
-                            out(&row)?;
-                            Ok(true)
-                        })
-                    })?;
-                    return Ok(());
-                }
-                other => {
-                    let default_limit = if pc == last_pos { self.req.limit } else { None };
-                    result = self.statement(other, default_limit)?;
-                }
-            }
-            self.settle(&result);
-            pc += 1;
+        if self.block(statements, &mut result, Some(out))? == script::Flow::Streamed {
+            return Ok(());
         }
         if let Some(open) = self.tx.take() {
-            if open.begin_at != usize::MAX {
+            if open.begin_at != usize::MAX && !open.tx.is_empty() {
                 return Err(QueryError::Invalid(
                     "the script ends inside a transaction (BEGIN without COMMIT or ROLLBACK); nothing was committed"
                         .into(),
                 ));
+            }
+            if open.begin_at != usize::MAX {
+                // BEGIN and nothing to commit (`BEGIN` on its own): its row is the answer.
+                for row in &result {
+                    out(row)?;
+                }
+                return Ok(());
             }
             let c = self.db.commit(&open.tx)?;
             // Committed: nothing after this may answer the request as failed by a timeout.
@@ -364,13 +283,14 @@ impl Script<'_> {
         }
     }
 
-    fn begin(&mut self, at: usize) {
+    fn begin(&mut self, at: usize, block: usize) {
         self.tx = Some(OpenTx {
             tx: Transaction::new(),
             begin_at: at,
-            vars_at_begin: self.vars.clone(),
+            begin_block: block,
             schema_changed: false,
             updates: HashMap::new(),
+            view: txview::TxView::default(),
         });
     }
 
@@ -405,6 +325,12 @@ impl Script<'_> {
                         None => out.push(Row::value(v)),
                     }
                 }
+                Data::Record(r) => {
+                    // Read through the transaction's view: show it as committed.
+                    if let Some(r) = snap.get(c.rid(r.rid))? {
+                        out.push(Row::record(r));
+                    }
+                }
                 _ => out.push(row),
             }
         }
@@ -418,6 +344,7 @@ impl Script<'_> {
         let mut env = Env::new(&snap, &self.req.params, &self.vars, self.watch);
         env.tx_schema_changed = self.tx.as_ref().is_some_and(|t| t.schema_changed);
         env.tx_updates = self.tx.as_ref().map(|t| &t.updates);
+        env.tx_view = self.tx.as_ref().map(|t| &t.view);
         f(&env)
     }
 
@@ -461,7 +388,11 @@ impl Script<'_> {
             | Statement::Rollback
             | Statement::Let { .. }
             | Statement::Return(_)
-            | Statement::Sleep(_) => {
+            | Statement::Sleep(_)
+            | Statement::If(_)
+            | Statement::While(_)
+            | Statement::ForEach(_)
+            | Statement::Console(_) => {
                 Err(QueryError::Invalid(format!("{} is a script statement; it cannot be nested", statement_name(s))))
             }
         }
@@ -475,6 +406,9 @@ impl Script<'_> {
             let planned = self.with_env(plan)?;
             if let Some(open) = &mut self.tx {
                 let temps = apply(&mut open.tx, &planned.ops);
+                let snap = self.db.snapshot();
+                open.view.apply(&snap, &planned.ops, &temps)?;
+                drop(snap);
                 open.schema_changed |= planned.ops.iter().any(|o| matches!(o, Op::Schema(_)));
                 for op in &planned.ops {
                     match op {
@@ -635,18 +569,6 @@ fn committed_output(env: &Env<'_>, planned: &Planned, temps: &[Option<Rid>], c: 
     }
 }
 
-/// The rows a value answers as a script result: each element of a list; records stay
-/// links (loaded by the caller), documents are rows, other values `{"value": v}`.
-fn value_result_rows(v: Value) -> Vec<Row> {
-    match v {
-        Value::List(items) | Value::Set(items) => items.into_iter().flat_map(value_result_rows).collect(),
-        Value::Null => Vec::new(),
-        Value::Embedded(d) => vec![Row::doc(d)],
-        Value::Map(m) => vec![Row::doc(m.into_iter().collect())],
-        other => vec![Row::value(other)],
-    }
-}
-
 /// Runs a read statement (SELECT, TRAVERSE, MATCH, EXPLAIN; PROFILE of a read) with the
 /// environment's snapshot; `parent` is the enclosing query's row for subqueries.
 pub(crate) fn run_read(
@@ -678,5 +600,7 @@ pub(crate) fn run_read(
 
 #[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod script_tests;
 #[cfg(test)]
 mod tests;

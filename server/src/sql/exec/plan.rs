@@ -13,11 +13,12 @@
 use std::ops::Bound;
 
 use basalt_engine::index::{Index, Key};
-use basalt_engine::{Document, Rid, Value};
+use basalt_engine::{Document, Record, Rid, Value};
 
 use super::eval::{invalid_at, items, variable, Ctx, Env};
 use super::functions::constant;
 use super::rows::{int_value, Res, Row};
+use super::txview::TxView;
 use crate::query::QueryError;
 use crate::sql::ast::{CompareOp, Expr, Ident, Projection, SelectStatement, Statement, Target};
 
@@ -56,7 +57,11 @@ pub(crate) fn class_name(env: &Env<'_>, c: &Ident) -> Res<Option<String>> {
 /// Records of a class (with subclasses).
 pub(crate) fn class_count(env: &Env<'_>, c: &Ident) -> Res<u64> {
     match class_name(env, c)? {
-        Some(name) => Ok(env.snap.count(&name, true)?),
+        Some(name) => {
+            let stored = env.snap.count(&name, true)?;
+            let delta = env.tx_view.map(|v| v.count_delta(env.snap, &name)).unwrap_or(0);
+            Ok(stored.saturating_add_signed(delta))
+        }
         None => Ok(0),
     }
 }
@@ -239,6 +244,33 @@ pub(crate) fn lookup_rids(index: &Index, lookup: &Lookup) -> Vec<Rid> {
     rids
 }
 
+/// A stored record as the open transaction leaves it (`None`: it deleted it).
+fn overlaid(env: &Env<'_>, r: Record) -> Option<Record> {
+    match env.tx_view.and_then(|v| v.get(r.rid)) {
+        None => Some(r),
+        Some(seen) => seen.cloned(),
+    }
+}
+
+/// A class scan inside a transaction that touched the class (`txview.rs`): the stored
+/// records as the transaction leaves them, then the ones it created.
+fn scan_with_tx(env: &Env<'_>, view: &TxView, class: &str, f: &mut dyn FnMut(Row) -> Res<bool>) -> Res<()> {
+    for r in env.snap.scan(class, true)? {
+        env.tick()?;
+        let Some(r) = overlaid(env, r?) else { continue };
+        if !f(Row::record(r))? {
+            return Ok(());
+        }
+    }
+    for r in view.created_in(env.snap, class) {
+        env.tick()?;
+        if !f(Row::record(r.clone()))? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Hands every row of a target to `f` (until it returns false). For a class target with an
 /// applicable index, only the index's candidates; the caller applies the WHERE.
 pub(crate) fn for_each_source(
@@ -251,6 +283,9 @@ pub(crate) fn for_each_source(
     match target {
         Target::Class(c) => {
             let Some(class) = class_name(env, c)? else { return Ok(()) };
+            if let Some(view) = env.tx_view.filter(|v| v.touches(env.snap, &class)) {
+                return scan_with_tx(env, view, &class, f);
+            }
             if let Some(choice) = choose_index(env, &class, where_clause)? {
                 let Some(index) = env.snap.index(&choice.index) else { return Ok(()) };
                 let schema = env.snap.schema();
@@ -275,7 +310,8 @@ pub(crate) fn for_each_source(
             let id = cluster_id(env, c)?;
             for r in env.snap.scan_cluster(id) {
                 env.tick()?;
-                if !f(Row::record(r?))? {
+                let Some(r) = overlaid(env, r?) else { continue };
+                if !f(Row::record(r))? {
                     break;
                 }
             }

@@ -336,9 +336,8 @@ pub(crate) fn create_edge(env: &Env<'_>, s: &CreateEdgeStatement) -> Res<Planned
     let fields = body_doc(env, &Ctx::default(), s.body.as_ref())?;
     let mut ops = Vec::new();
     for f in &from {
-        let existing: Vec<Rid> = if s.upsert && !f.is_temporary() {
-            env.snap
-                .neighbours(*f, Some(basalt_engine::Direction::Out), &[class.as_str()])?
+        let existing: Vec<Rid> = if s.upsert {
+            env.neighbours(*f, Some(basalt_engine::Direction::Out), &[class.as_str()])?
                 .into_iter()
                 .map(|(_, other)| other)
                 .collect()
@@ -617,7 +616,7 @@ pub(crate) fn delete_edge(env: &Env<'_>, s: &DeleteEdgeStatement) -> Res<Planned
         match &s.from {
             Some(f) => {
                 for v in target_rids(env, f)? {
-                    for (edge, other) in env.snap.neighbours(v, Some(basalt_engine::Direction::Out), &labels)? {
+                    for (edge, other) in env.neighbours(v, Some(basalt_engine::Direction::Out), &labels)? {
                         if to.as_ref().is_none_or(|t| t.contains(&other)) {
                             candidates.push(edge);
                         }
@@ -626,7 +625,7 @@ pub(crate) fn delete_edge(env: &Env<'_>, s: &DeleteEdgeStatement) -> Res<Planned
             }
             None => {
                 for v in to.unwrap_or_default() {
-                    for (edge, _) in env.snap.neighbours(v, Some(basalt_engine::Direction::In), &labels)? {
+                    for (edge, _) in env.neighbours(v, Some(basalt_engine::Direction::In), &labels)? {
                         candidates.push(edge);
                     }
                 }

@@ -15,6 +15,7 @@ mod expr;
 mod match_;
 mod query;
 mod schema;
+mod script;
 
 use std::collections::VecDeque;
 
@@ -27,7 +28,7 @@ type Result<T> = std::result::Result<T, ParseError>;
 /// Statement keywords accepted at the start of a statement, for the "unknown statement" list.
 const STATEMENT_KEYWORDS: &[&str] = &[
     "SELECT", "TRAVERSE", "MATCH", "INSERT", "UPDATE", "DELETE", "CREATE", "ALTER", "DROP", "TRUNCATE", "EXPLAIN",
-    "PROFILE", "BEGIN", "COMMIT", "ROLLBACK", "LET", "RETURN", "SLEEP",
+    "PROFILE", "BEGIN", "COMMIT", "ROLLBACK", "LET", "RETURN", "SLEEP", "IF", "WHILE", "FOREACH", "CONSOLE",
 ];
 
 /// Statement keywords that may follow `LET name =` without parentheses.
@@ -119,17 +120,10 @@ impl<'a> Parser<'a> {
                 }
                 return Ok(statements);
             }
-            statements.push(self.parse_statement()?);
-            let mut separated = false;
-            while self.eat(TokenKind::Semicolon) {
-                separated = true;
-            }
-            if !separated && !self.at_end() && self.peek().span.line <= self.prev_end_line {
-                self.note_kind(&TokenKind::Semicolon);
-                self.note("end of input");
-                self.note("a line break");
-                return Err(self.error_expected());
-            }
+            let statement = self.parse_statement()?;
+            let block = script::is_block(&statement);
+            statements.push(statement);
+            self.expect_separator(block, false)?;
         }
     }
 
@@ -184,10 +178,7 @@ impl<'a> Parser<'a> {
                 Statement::Rollback
             }
             "LET" => self.parse_script_let()?,
-            "RETURN" => {
-                self.advance();
-                Statement::Return(self.parse_expr()?)
-            }
+            "RETURN" | "IF" | "WHILE" | "FOREACH" | "CONSOLE" => self.parse_script_statement(&word)?,
             "SLEEP" => {
                 self.advance();
                 Statement::Sleep(self.parse_int_arg("a number of milliseconds")?)
@@ -226,6 +217,10 @@ impl<'a> Parser<'a> {
         let retry = if self.eat_keyword("RETRY") {
             let token = self.peek().clone();
             match token.kind {
+                // OSqlScriptExecutor.executeInternal refuses "Invalid retry number: 0".
+                TokenKind::Integer(0) => {
+                    return Err(self.error_at(token.span, "invalid retry number 0: RETRY needs at least 1".into()))
+                }
                 TokenKind::Integer(n) if n <= u64::from(u32::MAX) => {
                     self.advance();
                     Some(n as u32)
@@ -238,7 +233,11 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        Ok(Statement::Commit { retry })
+        let otherwise = match retry {
+            Some(_) => self.parse_commit_else()?,
+            None => None,
+        };
+        Ok(Statement::Commit { retry, otherwise })
     }
 
     /// Script `LET [$]name = <statement or expression>`.
