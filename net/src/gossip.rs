@@ -166,15 +166,33 @@ impl Gossip {
 
     /// Tells the driver discovery found `addr` (dialled from now on).
     pub async fn discovered(&self, addr: SocketAddr) {
-        let _ = self.commands.send(Command::Discovered(addr)).await;
+        self.handle().discovered(addr).await;
+    }
+
+    /// A handle for discovery tasks.
+    pub fn handle(&self) -> GossipHandle {
+        GossipHandle { commands: self.commands.clone() }
     }
 
     /// Stops every task and closes the endpoint.
-    pub async fn stop(self) {
+    pub async fn stop(&self) {
         self.core.abort();
-        let _ = self.core.await;
         self.endpoint.close();
         let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
+    }
+}
+
+/// What discovery needs of a running driver.
+#[derive(Debug, Clone)]
+pub struct GossipHandle {
+    /// Requests to the core.
+    commands: mpsc::Sender<Command>,
+}
+
+impl GossipHandle {
+    /// Tells the driver discovery found `addr` (dialled from now on).
+    pub async fn discovered(&self, addr: SocketAddr) {
+        let _ = self.commands.send(Command::Discovered(addr)).await;
     }
 }
 

@@ -7,6 +7,7 @@
 //! async threads only move bytes.
 
 pub mod app;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod http;
