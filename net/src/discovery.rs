@@ -33,7 +33,7 @@
 //! ([`crate::bind_udp`]).
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, ToSocketAddrs};
 use std::time::Duration;
 
 use ring::hmac;
@@ -361,9 +361,6 @@ fn rand_nonce() -> u64 {
     let _ = ring::rand::SystemRandom::new().fill(&mut b);
     u64::from_le_bytes(b)
 }
-
-/// The unspecified IPv4 address, the default cluster bind.
-pub const ANY_V4: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,4 @@
-//! The membership driver: dials members and seeds, accepts links, carries [`View`]s both
+//! The membership driver: dials members and seeds, accepts links, carries [`View`](crate::membership::View)s both
 //! ways and feeds them to the [`Members`] table, logging every change.
 //!
 //! Tasks: one *core* task owns the table (no locks); one *dialer* per address to dial (each
@@ -14,7 +14,7 @@
 //! is reported `unreachable` within the idle timeout plus two keep-alive intervals, and
 //! `back` at the first successful redial.
 //!
-//! Bounds: at most [`LINKS_MAX`] accepted links at once (more are closed at once, logged),
+//! Bounds: at most [`GossipOptions::links_max`] accepted links at once (more are closed at once, logged),
 //! [`MEMBERS_MAX`] members and [`DISCOVERED_MAX`] discovered addresses; the core's inbox
 //! holds [`INBOX_MAX`] messages (link tasks wait when it is full).
 
@@ -48,11 +48,13 @@ pub struct GossipOptions {
     pub retry_ms: u64,
     /// Longest wait between two dials of one address.
     pub retry_max_ms: u64,
+    /// Most accepted links at once (default [`LINKS_MAX`]).
+    pub links_max: usize,
 }
 
 impl Default for GossipOptions {
     fn default() -> Self {
-        Self { retry_ms: 250, retry_max_ms: 2_000 }
+        Self { retry_ms: 250, retry_max_ms: 2_000, links_max: LINKS_MAX }
     }
 }
 
@@ -234,7 +236,8 @@ struct Core {
 
 impl Core {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>, mut inbox: mpsc::Receiver<Inbound>) {
-        let accept = accept_loop(self.endpoint.clone(), self.inbox_tx.clone(), self.view_tx.subscribe());
+        let accept =
+            accept_loop(self.endpoint.clone(), self.options.links_max, self.inbox_tx.clone(), self.view_tx.subscribe());
         self.tasks.spawn(accept);
         self.ensure_dialers();
         loop {
@@ -384,15 +387,20 @@ async fn dialer(
     }
 }
 
-/// Accepts links until the endpoint closes; each gets a task (at most [`LINKS_MAX`]).
-async fn accept_loop(endpoint: NodeEndpoint, inbox: mpsc::Sender<Inbound>, views: watch::Receiver<Arc<Vec<u8>>>) {
+/// Accepts links until the endpoint closes; each gets a task (at most `links_max`).
+async fn accept_loop(
+    endpoint: NodeEndpoint,
+    links_max: usize,
+    inbox: mpsc::Sender<Inbound>,
+    views: watch::Receiver<Arc<Vec<u8>>>,
+) {
     let mut links = JoinSet::new();
     while let Some(accepted) = endpoint.accept().await {
         while links.try_join_next().is_some() {}
         // Refusals were logged by the endpoint, in words; nothing more to do.
         let Ok(link) = accepted else { continue };
-        if links.len() >= LINKS_MAX {
-            tracing::warn!(peer = %link.peer_name(), "closing a link: {LINKS_MAX} links are open already");
+        if links.len() >= links_max {
+            tracing::warn!(peer = %link.peer_name(), "closing a link: {links_max} links are open already");
             link.close("too many links").await;
             continue;
         }

@@ -1,7 +1,8 @@
 //! `basalt-net`: the cluster transport. QUIC endpoints (quinn + rustls with ring) with
 //! mutual TLS always on, framing of typed, versioned messages, bulk streams for log
-//! batches and snapshots, and discovery. It moves bytes and never interprets them: no
-//! graph or Raft type appears here, and `Data`/bulk payloads are opaque.
+//! batches and snapshots, discovery and membership (who is in the cluster and reachable).
+//! Beyond its own membership views it moves bytes and never interprets them: no graph or
+//! Raft type appears here, and other `Data`/bulk payloads are opaque.
 //!
 //! # Identity scheme
 //!
