@@ -1,7 +1,8 @@
 //! `basalt-net`: the cluster transport. QUIC endpoints (quinn + rustls with ring) with
 //! mutual TLS always on, framing of typed, versioned messages, bulk streams for log
-//! batches and snapshots, and discovery. It moves bytes and never interprets them: no
-//! graph or Raft type appears here, and `Data`/bulk payloads are opaque.
+//! batches and snapshots, discovery and membership (who is in the cluster and reachable).
+//! Beyond its own membership views it moves bytes and never interprets them: no graph or
+//! Raft type appears here, and other `Data`/bulk payloads are opaque.
 //!
 //! # Identity scheme
 //!
@@ -42,13 +43,21 @@
 //! # Not done yet
 //!
 //! Operator-supplied CA files (the secret-derived CA is the only scheme so far).
+//!
+//! # Membership
+//!
+//! [`membership`] is the member table and the views nodes gossip (plain data, no I/O);
+//! [`gossip`] drives it over links; [`discovery`] finds first addresses (seeds, multicast).
+//! Views travel as opaque `Data` on their own channel, so the framing is unchanged.
 
 pub mod discovery;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+pub mod gossip;
 pub mod identity;
 pub mod link;
+pub mod membership;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod tls;
@@ -56,5 +65,7 @@ pub mod tls;
 pub use endpoint::{bind_udp, udp_socket, EndpointOptions, NodeEndpoint};
 pub use error::Error;
 pub use frame::{Message, PROTOCOL_VERSION};
+pub use gossip::{Gossip, GossipOptions, Status};
 pub use identity::ClusterIdentity;
-pub use link::{BulkReceiver, BulkSender, Link};
+pub use link::{BulkReceiver, BulkSender, Link, LinkReceiver, LinkSender};
+pub use membership::{Event, Member, MemberInfo, Members, Reach, Role};

@@ -118,16 +118,7 @@ impl Link {
     /// protocol violation and close the connection.
     pub async fn recv(&mut self) -> Result<Message, Error> {
         let frame = read_frame(&self.conn, &mut self.recv).await?;
-        match frame.message {
-            Message::Hello { .. }
-            | Message::HelloAck { .. }
-            | Message::VersionRefused { .. }
-            | Message::BulkHeader { .. } => Err(violation(
-                &self.conn,
-                format!("unexpected message of kind 0x{:02x} on the control stream", frame.message.kind()),
-            )),
-            message => Ok(message),
-        }
+        control_message(&self.conn, frame)
     }
 
     /// Writes raw bytes on the control stream: for tests of the peer's decoder only.
@@ -162,6 +153,13 @@ impl Link {
     /// Resolves when the connection ends (idle timeout, close, reset) with the reason.
     pub async fn closed(&self) -> Error {
         Error::Connection { addr: self.conn.remote_address(), source: self.conn.closed().await }
+    }
+
+    /// Splits the link into its sending and receiving halves, so one task can wait for the
+    /// next message while another sends (each half's calls are not cancel-safe on their own).
+    pub fn split(self) -> (LinkSender, LinkReceiver) {
+        let Link { conn, peer_name, send, recv } = self;
+        (LinkSender { conn: conn.clone(), send }, LinkReceiver { conn, peer_name, recv })
     }
 
     /// Closes the link, telling the peer why.
@@ -242,5 +240,71 @@ impl BulkReceiver {
             }
             None => Err(violation(&self.conn, format!("bulk stream ended {} bytes short", self.remaining))),
         }
+    }
+}
+
+/// The sending half of a [`Link`].
+#[derive(Debug)]
+pub struct LinkSender {
+    /// The QUIC connection.
+    conn: Connection,
+    /// Our side of the control stream.
+    send: SendStream,
+}
+
+impl LinkSender {
+    /// Sends one message on the control stream.
+    pub async fn send(&mut self, message: &Message) -> Result<(), Error> {
+        write_message(&mut self.send, self.conn.remote_address(), message).await
+    }
+
+    /// Closes the link, telling the peer why.
+    pub async fn close(mut self, reason: &str) {
+        let _ = self.send(&Message::Goodbye { reason: reason.to_owned() }).await;
+        let _ = self.send.finish();
+        self.conn.close(VarInt::from_u32(CLOSE_NORMAL), reason.as_bytes());
+    }
+}
+
+/// The receiving half of a [`Link`].
+#[derive(Debug)]
+pub struct LinkReceiver {
+    /// The QUIC connection.
+    conn: Connection,
+    /// The peer's verified node name.
+    peer_name: String,
+    /// The peer's side of the control stream.
+    recv: RecvStream,
+}
+
+impl LinkReceiver {
+    /// The peer's node name, proven by its certificate.
+    pub fn peer_name(&self) -> &str {
+        &self.peer_name
+    }
+
+    /// The peer's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.conn.remote_address()
+    }
+
+    /// Receives the next control message, as [`Link::recv`].
+    pub async fn recv(&mut self) -> Result<Message, Error> {
+        let frame = read_frame(&self.conn, &mut self.recv).await?;
+        control_message(&self.conn, frame)
+    }
+}
+
+/// A control-stream message, or a violation for kinds that belong elsewhere.
+fn control_message(conn: &Connection, frame: Frame) -> Result<Message, Error> {
+    match frame.message {
+        Message::Hello { .. }
+        | Message::HelloAck { .. }
+        | Message::VersionRefused { .. }
+        | Message::BulkHeader { .. } => Err(violation(
+            conn,
+            format!("unexpected message of kind 0x{:02x} on the control stream", frame.message.kind()),
+        )),
+        message => Ok(message),
     }
 }

@@ -174,3 +174,53 @@ async fn a_taken_cluster_port_moves_to_the_next_free_one() {
         log.text()
     );
 }
+
+#[tokio::test]
+async fn a_gossip_node_accepts_at_most_links_max_links() {
+    use basalt_net::gossip::{Gossip, GossipOptions};
+    use basalt_net::membership::{MemberInfo, Members, Role};
+    let hub = node("prod", "a long shared secret", "hub");
+    let hub_addr = hub.local_addr().unwrap();
+    let me = MemberInfo { name: "hub".into(), role: Role::Master, cluster_addr: hub_addr, http_address: String::new() };
+    let options = GossipOptions { links_max: 1, ..GossipOptions::default() };
+    let gossip = Gossip::start(hub, Members::new(me, vec![], vec![]), vec![], options, Box::new(|_| {})).unwrap();
+    let first = node("prod", "a long shared secret", "first");
+    let second = node("prod", "a long shared secret", "second");
+    let mut kept = first.connect(hub_addr).await.unwrap();
+    // The hub sends its view on every link it keeps.
+    assert!(matches!(kept.recv().await.unwrap(), Message::Data { channel: 1, .. }));
+    // The goodbye, or the close carrying the same reason when it overtook the goodbye (or
+    // even the hello's answer).
+    // (quinn's display of a lost connection hides the peer's reason; its debug form shows it.)
+    let said = match second.connect(hub_addr).await {
+        Err(e) => format!("{e:?}"),
+        Ok(mut refused) => match refused.recv().await {
+            Ok(Message::Goodbye { reason }) => reason,
+            Ok(other) => panic!("expected the link to close, got {other:?}"),
+            Err(e) => format!("{e:?}"),
+        },
+    };
+    assert!(said.contains("too many links"), "{said}");
+    // The first link still carries views: the hub answers a change (a new member) on it.
+    let view = basalt_net::membership::View {
+        me: MemberInfo {
+            name: "first".into(),
+            role: Role::Replica,
+            cluster_addr: hub_addr,
+            http_address: String::new(),
+        },
+        members: vec![],
+        removed: vec![],
+    };
+    kept.send(&Message::Data { channel: 1, bytes: basalt_net::membership::encode_view(&view) }).await.unwrap();
+    let mut watch = gossip.watch();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while gossip.status().members.is_empty() {
+            watch.changed().await.unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(gossip.status().members[0].info.name, "first");
+    gossip.stop().await;
+}

@@ -46,6 +46,8 @@ pub struct App {
     pub started: Instant,
     /// The HTTP address actually bound.
     pub http_addr: SocketAddr,
+    /// The cluster membership (`None`: standalone, no cluster secret).
+    pub cluster: Option<crate::cluster::ClusterNode>,
 }
 
 /// Why the server could not start.
@@ -282,6 +284,10 @@ async fn serve_until_signal(
         None => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // --- cluster membership (issue 10): bind the cluster port, start discovery and gossip.
+    let cluster = crate::cluster::start(&settings, advertised_http(&settings, http_addr))
+        .await
+        .map_err(|e| StartError::Other(format!("cluster: {e}")))?;
     let app = Arc::new(App {
         settings,
         registry,
@@ -289,6 +295,7 @@ async fn serve_until_signal(
         metrics: ServerMetrics::default(),
         started: Instant::now(),
         http_addr,
+        cluster,
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let checkpoints = tokio::spawn(checkpoint_loop(app.clone(), stop_rx.clone()));
@@ -306,10 +313,24 @@ async fn serve_until_signal(
     let _ = server.await;
     let _ = checkpoints.await;
     let _ = supervisor.await;
+    if let Some(cluster) = &app.cluster {
+        cluster.stop().await;
+    }
     let app2 = app.clone();
     let _ = tokio::task::spawn_blocking(move || app2.registry.close_all()).await;
     info!("basalt-server stopped");
     Ok(())
+}
+
+/// This node's HTTP `host:port` as other members show it (the bound address, or the host
+/// name when bound to every address).
+fn advertised_http(settings: &Settings, http_addr: SocketAddr) -> String {
+    if !http_addr.ip().is_unspecified() {
+        return http_addr.to_string();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let host = if host.is_empty() { settings.node_name.clone() } else { host };
+    format!("{host}:{}", http_addr.port())
 }
 
 /// What to do next: how to open a loopback-only server up, and on the first run the console

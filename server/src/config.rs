@@ -173,6 +173,52 @@ pub struct ClusterSection {
     pub discovery: Option<Discovery>,
     /// Shared secret.
     pub secret: Option<String>,
+    /// Address the cluster port binds to.
+    pub bind: Option<IpAddr>,
+    /// A member silent this long is reported unreachable.
+    pub unreachable_after_ms: Option<u64>,
+    /// Multicast group of `discovery = "multicast"`.
+    pub multicast_group: Option<std::net::Ipv4Addr>,
+    /// Multicast port.
+    pub multicast_port: Option<u16>,
+}
+
+/// The cluster's tunables, resolved from `[cluster]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterTuning {
+    /// Address the cluster port binds to [default: 0.0.0.0].
+    pub bind: IpAddr,
+    /// A member silent this long is reported unreachable [default: 3000].
+    pub unreachable_after_ms: u64,
+    /// Multicast group [default: 235.1.1.1].
+    pub multicast_group: std::net::Ipv4Addr,
+    /// Multicast port [default: 2434].
+    pub multicast_port: u16,
+}
+
+impl ClusterSection {
+    /// The tunables, checked.
+    pub fn tuning(&self, path: &Path) -> Result<ClusterTuning, ConfigError> {
+        let t = ClusterTuning {
+            bind: self.bind.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            unreachable_after_ms: self.unreachable_after_ms.unwrap_or(3_000),
+            multicast_group: self.multicast_group.unwrap_or(basalt_net::discovery::DEFAULT_GROUP),
+            multicast_port: self.multicast_port.unwrap_or(basalt_net::discovery::DEFAULT_PORT),
+        };
+        if !(200..=600_000).contains(&t.unreachable_after_ms) {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("[cluster] unreachable_after_ms = {} must be 200 to 600000", t.unreachable_after_ms),
+            });
+        }
+        if !t.multicast_group.is_multicast() {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("[cluster] multicast_group = {} is not a multicast address", t.multicast_group),
+            });
+        }
+        Ok(t)
+    }
 }
 
 /// `[log]` of the config file.
@@ -289,6 +335,8 @@ pub struct Settings {
     pub discovery: Discovery,
     /// Shared secret.
     pub cluster_secret: Option<String>,
+    /// `[cluster]` tunables (bind, unreachable timeout, multicast group).
+    pub cluster: ClusterTuning,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
@@ -324,6 +372,7 @@ impl std::fmt::Debug for Settings {
             .field("role", &self.role)
             .field("discovery", &self.discovery)
             .field("cluster_secret", &self.cluster_secret.as_ref().map(|_| "<hidden>"))
+            .field("cluster", &self.cluster)
             .field("log_format", &self.log_format)
             .field("log_level", &self.log_level)
             .field("checkpoint_dirty_pages", &self.checkpoint_dirty_pages)
@@ -385,7 +434,11 @@ fn default_config_text() -> String {
 # role = \"master\"          # or \"replica\": read-only, not part of the write quorum\n\
 # discovery = \"seeds\"      # or \"multicast\"\n\
 # seeds = [\"10.0.0.2:2434\", \"10.0.0.3:2434\"]\n\
-# secret = \"change me\"     # or BASALT_CLUSTER_SECRET\n\
+# secret = \"change me\"     # or BASALT_CLUSTER_SECRET; without one the node runs standalone\n\
+# bind = \"0.0.0.0\"         # address of the cluster port\n\
+# unreachable_after_ms = 3000   # a member silent this long is reported unreachable\n\
+# multicast_group = \"235.1.1.1\"\n\
+# multicast_port = 2434\n\
 \n\
 [log]\n\
 # format = \"text\"          # or \"json\"\n\
@@ -540,6 +593,7 @@ pub fn resolve(args: &Args) -> Result<Settings, ConfigError> {
             })
         }
     };
+    let cluster_tuning = file.cluster.tuning(&config_path)?;
     Ok(Settings {
         home,
         node_name,
@@ -553,6 +607,7 @@ pub fn resolve(args: &Args) -> Result<Settings, ConfigError> {
         seeds: args.seeds.clone().or(file.cluster.seeds).unwrap_or_default(),
         role: args.role.or(file.cluster.role).unwrap_or_default(),
         discovery: args.discovery.or(file.cluster.discovery).unwrap_or_default(),
+        cluster: cluster_tuning,
         cluster_secret: args.cluster_secret.clone().or(file.cluster.secret),
         log_format: args.log_format.or(file.log.format).unwrap_or_default(),
         log_level: file.log.level.unwrap_or_else(|| "info".into()),

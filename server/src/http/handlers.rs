@@ -514,23 +514,23 @@ fn node_json(app: &App) -> Json_ {
         "name": app.settings.node_name,
         "role": app.settings.role.name(),
         "httpAddress": format!("{}:{}", advertised_host(app), app.http_addr.port()),
-        "clusterAddress": format!("{}:{}", advertised_host(app), app.settings.cluster_port),
+        "clusterAddress": format!("{}:{}", advertised_host(app), crate::cluster::views::cluster_port(app)),
         "reachable": true,
         "databases": dbs,
     })
 }
 
-/// `GET /distributed/status`: this node's view (a cluster of one until clustering lands).
+/// `GET /distributed/status`: this node's view of the cluster (members and reachability
+/// from `crate::cluster`).
 pub async fn distributed_status(State(app): State<Arc<App>>) -> ApiResult {
-    let mut dbs = serde_json::Map::new();
-    for name in app.registry.names() {
-        dbs.insert(name, json!({"leader": app.settings.node_name, "writeQuorum": 1}));
-    }
+    // --- cluster membership (issue 10): the members and databases come from crate::cluster.
+    let mut nodes = vec![node_json(&app)];
+    nodes.extend(crate::cluster::views::remote_nodes(&app));
     Ok(Json(json!({
         "localNode": app.settings.node_name,
         "clusterName": app.settings.cluster_name,
-        "nodes": [node_json(&app)],
-        "databases": dbs,
+        "nodes": nodes,
+        "databases": crate::cluster::views::databases(&app),
     }))
     .into_response())
 }
@@ -538,14 +538,16 @@ pub async fn distributed_status(State(app): State<Arc<App>>) -> ApiResult {
 /// `GET /distributed/node`: the same facts in the shape OrientDB's agent used.
 pub async fn distributed_node(State(app): State<Arc<App>>) -> ApiResult {
     let node = node_json(&app);
+    let mut members = vec![json!({
+        "id": app.settings.node_name, "name": app.settings.node_name, "status": "ONLINE",
+        "role": app.settings.role.name(), "listeners": [{"protocol": "ONetworkProtocolHttpDb", "listen": node["httpAddress"]}],
+        "databases": app.registry.names(),
+    })];
+    members.extend(crate::cluster::views::remote_members(&app));
     Ok(Json(json!({
         "localId": app.settings.node_name,
         "localName": app.settings.node_name,
-        "members": [{
-            "id": app.settings.node_name, "name": app.settings.node_name, "status": "ONLINE",
-            "role": app.settings.role.name(), "listeners": [{"protocol": "ONetworkProtocolHttpDb", "listen": node["httpAddress"]}],
-            "databases": app.registry.names(),
-        }],
+        "members": members,
     }))
     .into_response())
 }

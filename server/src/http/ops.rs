@@ -55,8 +55,8 @@ pub async fn ready(State(app): State<Arc<App>>) -> ApiResult {
     Ok(Json(json!({"status": "READY", "databases": dbs})).into_response())
 }
 
-/// `DELETE /distributed/nodes/{name}` (admin): removes a server from the cluster. Today's
-/// cluster has one node, this one, which cannot remove itself.
+/// `DELETE /distributed/nodes/{name}` (admin): removes a server from the cluster's member
+/// set and from the databases' distributed configs (this node cannot remove itself).
 pub async fn remove_node(
     State(app): State<Arc<App>>,
     Extension(caller): Extension<Caller>,
@@ -73,7 +73,22 @@ pub async fn remove_node(
             ),
         ));
     }
-    Err(ApiError::not_found(format!("no server named {name} in this cluster")))
+    // --- cluster membership (issue 10)
+    let Some(cluster) = &app.cluster else {
+        return Err(ApiError::not_found(format!("no server named {name} in this cluster")));
+    };
+    let dirs = app.registry.names().into_iter().map(|db| app.registry.dir().join(db)).collect();
+    match cluster.remove(&name, dirs).await {
+        Ok(event) => {
+            tracing::info!(by = %caller.user, "{}", event.describe());
+            let members = cluster.status().members.len() + 1;
+            Ok(Json(json!({"removed": name, "nodesConfigured": members})).into_response())
+        }
+        Err(e @ basalt_net::membership::RemoveError::Local(_)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "Conflict", e.to_string()))
+        }
+        Err(e) => Err(ApiError::not_found(e.to_string())),
+    }
 }
 
 /// `GET /metrics`.
