@@ -376,7 +376,7 @@ fn stage_directory(source: &Path, staging: &Path, name: &str) -> Result<(Header,
 
 /// Copies files and subdirectories (one level of them, as a database has: `wal/`), syncing
 /// each file and directory; returns the bytes copied.
-fn copy_tree(from: &Path, to: &Path) -> Result<u64, String> {
+pub fn copy_tree(from: &Path, to: &Path) -> Result<u64, String> {
     fs::create_dir_all(to).map_err(at(to))?;
     let mut bytes = 0;
     for entry in fs::read_dir(from).map_err(at(from))? {

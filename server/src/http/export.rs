@@ -164,12 +164,19 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + S
 pub async fn run_statement(app: Arc<App>, caller: Caller, name: String, st: Statement) -> Result<Response, ApiError> {
     caller.require(Role::Admin, &format!("run {}", st.kind.words()))?;
     let path = backup::resolve(&app.settings.home, st.kind, &st.path).map_err(ApiError::bad_request)?;
-    let h = app.registry.get(&name)?;
+    // The handle is not held across an import: that replaces the database, which waits for
+    // every holder to let go.
     let row = blocking(move || match st.kind {
-        Kind::Backup => backup_to(&h, &path),
-        Kind::Export => export_to(&h, &path),
+        Kind::Backup => {
+            let h: Arc<DbHandle> = app.registry.get(&name)?;
+            backup_to(&h, &path)
+        }
+        Kind::Export => {
+            let h: Arc<DbHandle> = app.registry.get(&name)?;
+            export_to(&h, &path)
+        }
         Kind::Import => {
-            let report = import_source(&app, &h.name.clone(), &Source::file(&path), false)?;
+            let report = import_source(&app, &name, &Source::file(&path), false)?;
             Ok(json!({"operation": "import database", "path": path.display().to_string(), "report": report}))
         }
     })
