@@ -314,3 +314,54 @@ fn basalt_import_reads_orientdb_exports_offline_and_online() {
     assert!(err.contains("is running on") && err.contains("--url"), "{err}");
     assert!(!home.join("databases/x").exists());
 }
+
+// ---- the console ----
+
+fn console(server: &ServerProcess, db: &str, command: &str, cwd: &Path) -> std::process::Output {
+    Command::new(basalt_tests::server::console_binary())
+        .current_dir(cwd)
+        .args(["-s", &server.base_url(), "-u", "root", "-p", PASSWORD, "--db", db, "-c", command])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn console_backs_up_exports_imports_and_explains_restore() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let server = start(&home, true);
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+
+    let out = console(&server, DB, "EXPORT DATABASE gd", &work);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("exported to gd.gz"));
+    let exported = std::fs::read(work.join("gd.gz")).unwrap();
+    assert_eq!(&exported[..2], &[0x1f, 0x8b]);
+    // Never over an existing file.
+    let again = console(&server, DB, "EXPORT DATABASE gd.gz", &work);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("exists"));
+
+    let out = console(&server, DB, "BACKUP DATABASE gd.snap", &work);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let digest = server.client().get(&format!("/database/{DB}/digest")).json()["digest"].as_str().unwrap().to_string();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&digest), "the backup names the digest");
+    let verify =
+        Command::new(snapshot_binary()).args(["verify", work.join("gd.snap").to_str().unwrap()]).output().unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+
+    assert_eq!(server.client().post_empty("/database/console").status, 200);
+    let out = console(&server, "console", "IMPORT DATABASE gd.gz", &work);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("809 vertices, 8049 edges"));
+    assert_eq!(count(&server, "console", "E"), 8049);
+    // Into a database with data: the server's refusal is shown, nothing changes.
+    let twice = console(&server, "console", "IMPORT DATABASE gd.gz", &work);
+    assert!(!twice.status.success() && String::from_utf8_lossy(&twice.stderr).contains("already holds records"));
+    assert_eq!(count(&server, "console", "V"), 809);
+
+    let restore = console(&server, DB, "RESTORE DATABASE gd.snap", &work);
+    assert!(!restore.status.success());
+    let text = String::from_utf8_lossy(&restore.stderr);
+    assert!(text.contains("basalt-snapshot restore gd.snap --home") && text.contains("Stop the server"), "{text}");
+}

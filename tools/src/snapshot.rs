@@ -218,7 +218,7 @@ pub fn create_online(
 }
 
 /// Reads every chunk of a snapshot file, checking every checksum.
-fn read_through(path: &Path) -> Result<(Header, Totals), String> {
+pub fn read_through(path: &Path) -> Result<(Header, Totals), String> {
     let file = File::open(path).map_err(at(path))?;
     let mut reader = Reader::new(BufReader::with_capacity(1 << 20, file)).map_err(|e| e.to_string())?;
     while reader.next_chunk().map_err(|e| e.to_string())?.is_some() {}

@@ -124,11 +124,12 @@ fn run(args: Args) -> Result<(), String> {
     if args.json {
         println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     } else {
+        let documents =
+            if report.documents > 0 { format!(" and {} documents", report.documents) } else { String::new() };
         println!(
-            "imported {} vertices, {} edges and {} documents into {} in {:.1}s{}",
+            "imported {} vertices and {} edges{documents} into {} in {:.1}s{}",
             report.vertices,
             report.edges,
-            report.documents,
             report.database.display(),
             report.seconds,
             if report.classes_created.is_empty() {
