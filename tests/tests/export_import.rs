@@ -151,7 +151,7 @@ fn imports_never_double_a_database_and_damage_leaves_nothing() {
     flipped[at] ^= 0xff;
     let fixture =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/orientdb-3.2-export.json")).unwrap();
-    let cut_json = fixture[..fixture.find("\"#21:1\"").unwrap()].as_bytes().to_vec();
+    let cut_json = fixture.as_bytes()[..fixture.find("\"#21:1\"").unwrap()].to_vec();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("truncated", export[..export.len() / 2].to_vec(), "gzip stream is damaged or truncated"),
         ("flipped", flipped, "POST /import/flipped"),

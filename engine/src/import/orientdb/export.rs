@@ -88,7 +88,7 @@ pub fn export(
             put(&mut out, b"\n")?;
             put_json(&mut out, &record_json(&record)?)?;
             report.records += 1;
-            if report.records % 4096 == 0 {
+            if report.records.is_multiple_of(4096) {
                 progress(report.records);
             }
         }

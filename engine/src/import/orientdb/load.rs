@@ -280,7 +280,7 @@ impl Importer<'_> {
             self.record(&o, &at, pass)?;
             n += 1;
             self.seen += 1;
-            if self.seen % 4096 == 0 {
+            if self.seen.is_multiple_of(4096) {
                 progress(self.seen);
             }
             if !sc.next_member(b']', "in section \"records\"")? {

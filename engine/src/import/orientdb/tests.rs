@@ -114,7 +114,7 @@ fn contents(db: &Database) -> BTreeMap<String, Vec<String>> {
     let snap = db.snapshot();
     let name_of = |rid: Rid| -> String {
         let r = snap.get(rid).unwrap().unwrap();
-        format!("{}", r.field("name").unwrap().map(|v| format!("{v:?}")).unwrap_or_else(|| r.class.to_string()))
+        r.field("name").unwrap().map(|v| format!("{v:?}")).unwrap_or_else(|| r.class.to_string())
     };
     let mut out = BTreeMap::new();
     for class in snap.schema().classes.values() {
