@@ -310,6 +310,40 @@ fn basalt_import_reads_orientdb_exports_offline_and_online() {
     let answer: Value = serde_json::from_str(&online).unwrap();
     assert_eq!(answer["edges"], 2);
     assert_eq!(count(&server, "moved", "Person"), 3);
+    // GraphML through --url: sent as an export, the same graph on the server.
+    let g = graphml();
+    succeeded(&import_tool(&[
+        "--url",
+        &url,
+        "--user",
+        "root",
+        "--password",
+        PASSWORD,
+        "--database",
+        "gd",
+        "--graphml",
+        g.to_str().unwrap(),
+        "--quiet",
+    ]));
+    assert_eq!((count(&server, "gd", "V"), count(&server, "gd", "followed_by")), (809, 7047));
+    let dark_star =
+        rows(&server, "gd", "SELECT performances, out('followed_by').size() AS n FROM V WHERE name = 'DARK STAR'");
+    assert_eq!(dark_star.len(), 1);
+    assert_eq!((&dark_star[0]["performances"], &dark_star[0]["n"]), (&json!(219), &json!(34)));
+    let again = import_tool(&[
+        "--url",
+        &url,
+        "--user",
+        "root",
+        "--password",
+        PASSWORD,
+        "--database",
+        "gd",
+        "--graphml",
+        g.to_str().unwrap(),
+    ]);
+    assert!(failed(&again).contains("already holds records"));
+    assert_eq!(count(&server, "gd", "V"), 809, "never a second copy online either");
     let err = failed(&import_tool(&["--home", home.to_str().unwrap(), "--database", "x", "--create", "--orientdb", f]));
     assert!(err.contains("is running on") && err.contains("--url"), "{err}");
     assert!(!home.join("databases/x").exists());

@@ -276,10 +276,21 @@ fn install(staging: &Path, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Uploads an OrientDB export to a running server (`POST /import/{db}`), which creates the
-/// database or fills an empty one; returns the server's report.
-pub fn online(url: &str, user: &str, password: &str, db: &str, file: &Path) -> Result<serde_json::Value, String> {
-    let body = fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+/// Uploads `input` to a running server (`POST /import/{db}`), which creates the database
+/// or fills an empty one; returns the server's answer. An OrientDB export is sent as it is,
+/// a GraphML or CSV input is first turned into one ([`graph_as_export`]).
+pub fn online(
+    url: &str,
+    user: &str,
+    password: &str,
+    db: &str,
+    input: &Input,
+    vertex_class: &str,
+) -> Result<serde_json::Value, String> {
+    let body = match input {
+        Input::OrientDb(file) => fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?,
+        other => graph_as_export(other, vertex_class)?,
+    };
     let url = format!("{}/import/{db}", url.trim_end_matches('/'));
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let auth = format!("Basic {}", crate::console::client::base64(&format!("{user}:{password}")));
@@ -295,4 +306,132 @@ pub fn online(url: &str, user: &str, password: &str, db: &str, file: &Path) -> R
         return Err(format!("{url}: the server answered {status}: {}", text.trim()));
     }
     serde_json::from_str(&text).map_err(|e| format!("{url}: the answer is not JSON: {e}"))
+}
+
+/// The largest graph file `--url` converts (it is turned into an export in memory, and the
+/// server bounds the body by `max_body_bytes` anyway).
+pub const ONLINE_INPUT_BYTES_MAX: u64 = 256 << 20;
+
+/// Turns a GraphML or CSV input into OrientDB's export (plain JSON), as the server's
+/// `POST /import/{db}` takes it: a class per vertex class (extending `V`) and per edge label
+/// (extending `E`), vertices in order of first appearance (as an edge end too, as the
+/// offline loader does), then the edges.
+pub fn graph_as_export(input: &Input, vertex_class: &str) -> Result<Vec<u8>, String> {
+    use basalt_engine::import::PropValue;
+    use serde_json::{json, Map, Value as Json};
+    use std::collections::HashMap;
+
+    let read = Arc::new(AtomicU64::new(0));
+    let (items, total) = items(input, &read)?;
+    if total > ONLINE_INPUT_BYTES_MAX {
+        return Err(format!(
+            "the input has {total} bytes, more than --url converts ({ONLINE_INPUT_BYTES_MAX}); import it offline"
+        ));
+    }
+    let mut classes: Vec<(String, &str)> = Vec::new();
+    let mut vertices: Vec<(String, Vec<(String, PropValue)>)> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut edges = Vec::new();
+    let class_index = |name: &str, base: &'static str, classes: &mut Vec<(String, &str)>| -> usize {
+        match classes.iter().position(|(c, _)| c == name) {
+            Some(i) => i,
+            None => {
+                classes.push((name.to_string(), base));
+                classes.len() - 1
+            }
+        }
+    };
+    for item in items {
+        match item.map_err(|e| e.to_string())? {
+            ImportItem::Vertex(v) => {
+                let class = v.class.unwrap_or_else(|| vertex_class.to_string());
+                class_index(&class, "V", &mut classes);
+                match by_id.get(&v.id) {
+                    Some(&i) => vertices[i] = (class, v.props),
+                    None => {
+                        by_id.insert(v.id.clone(), vertices.len());
+                        vertices.push((class, v.props));
+                    }
+                }
+            }
+            ImportItem::Edge(e) => {
+                class_index(&e.label, "E", &mut classes);
+                for end in [&e.source, &e.target] {
+                    if !by_id.contains_key(end) {
+                        by_id.insert(end.clone(), vertices.len());
+                        vertices.push((vertex_class.to_string(), Vec::new()));
+                    }
+                }
+                edges.push(e);
+            }
+        }
+    }
+    let cluster = |class: &str| 100 + classes.iter().position(|(c, _)| c == class).unwrap_or(0) as i64;
+    let props = |m: &mut Map<String, Json>, props: Vec<(String, PropValue)>| {
+        let mut types = Vec::new();
+        for (k, v) in props {
+            let (j, t) = match v {
+                PropValue::String(s) => (json!(s), None),
+                PropValue::Int(i) => (json!(i), None),
+                PropValue::Long(l) => (json!(l), Some('l')),
+                PropValue::Float(f) => (json!(f), Some('f')),
+                PropValue::Double(d) => (json!(d), Some('d')),
+                PropValue::Bool(b) => (json!(b), None),
+            };
+            if let Some(t) = t {
+                types.push(format!("{k}={t}"));
+            }
+            m.insert(k, j);
+        }
+        types
+    };
+    let mut positions: HashMap<i64, i64> = HashMap::new();
+    let mut rid_of = |class: &str| {
+        let c = cluster(class);
+        let p = positions.entry(c).or_insert(0);
+        *p += 1;
+        format!("#{c}:{}", *p - 1)
+    };
+    let mut records = Vec::new();
+    let mut vertex_rids = Vec::new();
+    for (class, p) in vertices {
+        let rid = rid_of(&class);
+        let mut m = Map::new();
+        m.insert("@type".into(), json!("d"));
+        m.insert("@rid".into(), json!(rid));
+        m.insert("@version".into(), json!(1));
+        m.insert("@class".into(), json!(class));
+        let types = props(&mut m, p);
+        if !types.is_empty() {
+            m.insert("@fieldTypes".into(), json!(types.join(",")));
+        }
+        vertex_rids.push(rid);
+        records.push(Json::Object(m));
+    }
+    for e in edges {
+        let (from, to) = (&vertex_rids[by_id[&e.source]], &vertex_rids[by_id[&e.target]]);
+        let mut m = Map::new();
+        m.insert("@type".into(), json!("d"));
+        m.insert("@rid".into(), json!(rid_of(&e.label)));
+        m.insert("@version".into(), json!(1));
+        m.insert("@class".into(), json!(e.label));
+        m.insert("out".into(), json!(from));
+        m.insert("in".into(), json!(to));
+        let mut types = vec!["out=x".to_string(), "in=x".to_string()];
+        types.extend(props(&mut m, e.props));
+        m.insert("@fieldTypes".into(), json!(types.join(",")));
+        records.push(Json::Object(m));
+    }
+    let classes: Vec<Json> = classes
+        .iter()
+        .filter(|(c, _)| !c.eq_ignore_ascii_case("V") && !c.eq_ignore_ascii_case("E"))
+        .map(|(c, base)| json!({"name": c, "default-cluster-id": cluster(c), "cluster-ids": [cluster(c)], "super-classes": [base]}))
+        .collect();
+    let export = json!({
+        "info": {"name": "basalt-import", "exporter-version": orientdb::EXPORTER_VERSION},
+        "schema": {"version": 1, "classes": classes},
+        "records": records,
+    });
+    // Plain JSON: the server takes it as well as gzip.
+    serde_json::to_vec(&export).map_err(|e| e.to_string())
 }

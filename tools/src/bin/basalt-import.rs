@@ -18,7 +18,7 @@ into V (or the class its row or node names), each edge label an edge class exten
 Vertices get RIDs in order of first appearance. An OrientDB export (EXPORT DATABASE, .json.gz) keeps its schema, \
 records, edges and indexes. The load is all or nothing: it runs on a copy aside and replaces the database only \
 once complete. A database that already holds records is refused unless --append is given. Offline, no server may \
-run on the home (its lock refuses); with --url an OrientDB export goes to a running server (POST /import/DB). \
+run on the home (its lock refuses); with --url the graph goes to a running server (POST /import/DB). \
 CSV format: docs/import-csv.md; export format: docs/formats.md.",
     after_help = "Examples:\n  basalt-import --home ./basalt-home --database Music --create --graphml graph.xml\n  \
 basalt-import --db /tmp/social --create --vertices people.csv --edges knows.csv\n  \
@@ -54,8 +54,9 @@ struct Args {
     /// An OrientDB export (`.json.gz` or `.json`), into an empty or new database.
     #[arg(long)]
     orientdb: Option<PathBuf>,
-    /// A running server to import into (an OrientDB export, through POST /import/DATABASE).
-    #[arg(long, requires_all = ["database", "orientdb"])]
+    /// A running server to import into, through POST /import/DATABASE (a new or empty
+    /// database; GraphML and CSV are sent as an OrientDB export).
+    #[arg(long, requires = "database")]
     url: Option<String>,
     /// The server user (--url).
     #[arg(long, default_value = "root")]
@@ -86,9 +87,14 @@ fn input(args: &Args) -> Input {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    if let (Some(url), Some(db), Some(file)) = (&args.url, &args.database, &args.orientdb) {
+    if let (Some(url), Some(db)) = (&args.url, &args.database) {
+        if args.append {
+            return Err(
+                "--append works offline only: through --url the server imports into an empty or new database".into()
+            );
+        }
         let password = args.password.clone().ok_or("--url needs --password (or BASALT_PASSWORD)")?;
-        let answer = import::online(url, &args.user, &password, db, file)?;
+        let answer = import::online(url, &args.user, &password, db, &input(&args), &args.vertex_class)?;
         if args.json {
             println!("{}", answer["report"]);
         } else {
