@@ -6,6 +6,7 @@
 //! - `basalt-import`: GraphML, CSV and OrientDB exports into a database, all or nothing.
 
 pub mod console;
+pub mod entries;
 pub mod import;
 pub mod progress;
 pub mod snapshot;
