@@ -215,8 +215,8 @@ fn refuse_if_holds_data(input: &Input, o: &Offline) -> Result<(), String> {
 /// Loads `input` into the database at `dir` (created if absent), closing it.
 fn load_into(input: &Input, o: &Offline, dir: &Path) -> Result<Report, String> {
     if let Input::OrientDb(path) = input {
-        let total = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?.len();
-        let mut progress = Progress::bytes("import", total, o.quiet);
+        fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut progress = Progress::records("import", o.quiet);
         let source = Source::file(path);
         let options = ImportOptions { batch: o.batch.max(1) };
         let r = if dir.exists() {
