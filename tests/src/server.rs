@@ -70,6 +70,15 @@ pub fn snapshot_binary() -> PathBuf {
     }
 }
 
+/// The `basalt-import` binary (package `basalt-tools`), built first like [`server_binary`].
+pub fn import_binary() -> PathBuf {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match BINARY.get_or_init(|| locate_and_build("basalt-tools", "basalt-import")) {
+        Ok(p) => p.clone(),
+        Err(e) => panic!("cannot get the basalt-import binary: {e}"),
+    }
+}
+
 /// The console binary `basalt` (package `basalt-tools`), built first like [`server_binary`].
 pub fn console_binary() -> PathBuf {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();

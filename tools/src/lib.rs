@@ -3,7 +3,10 @@
 //! - `wal-inspect`: read-only inspection of a WAL directory.
 //! - `basalt`: the console (SQL and `HA STATUS` against a list of servers, with failover).
 //! - `basalt-snapshot`: snapshot files of databases (create, inspect, verify) and restore.
+//! - `basalt-import`: GraphML, CSV and OrientDB exports into a database, all or nothing.
 
 pub mod console;
+pub mod entries;
+pub mod import;
 pub mod progress;
 pub mod snapshot;

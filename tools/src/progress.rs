@@ -20,6 +20,8 @@ pub struct Progress {
     total: u64,
     /// When the last plain line was printed (`None` when quiet or on a terminal).
     last_line: Option<Instant>,
+    /// Counting records, not bytes.
+    records: bool,
 }
 
 impl Progress {
@@ -37,7 +39,23 @@ impl Progress {
             bar
         });
         let last_line = (!quiet && !tty).then(Instant::now);
-        Progress { bar, what: what.to_string(), total, last_line }
+        Progress { bar, what: what.to_string(), total, last_line, records: false }
+    }
+
+    /// Starts reporting `what` as a count of records with no known total (an export's
+    /// records, read from a compressed stream).
+    pub fn records(what: &str, quiet: bool) -> Progress {
+        let tty = std::io::stderr().is_terminal();
+        let bar = (!quiet && tty).then(|| {
+            let bar = ProgressBar::new_spinner();
+            let style = ProgressStyle::with_template("{spinner} {msg} {pos} records, {per_sec}, {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.set_message(what.to_string());
+            bar
+        });
+        let last_line = (!quiet && !tty).then(Instant::now);
+        Progress { bar, what: what.to_string(), total: 0, last_line, records: true }
     }
 
     /// Sets the bytes done.
@@ -46,8 +64,12 @@ impl Progress {
             bar.set_position(done);
         } else if let Some(last) = self.last_line {
             if last.elapsed() >= LINE_EVERY {
-                let pct = if self.total > 0 { done as f64 * 100.0 / self.total as f64 } else { 100.0 };
-                eprintln!("{}: {pct:.1}% ({done} of {} bytes)", self.what, self.total);
+                if self.records {
+                    eprintln!("{}: {done} records", self.what);
+                } else {
+                    let pct = if self.total > 0 { done as f64 * 100.0 / self.total as f64 } else { 100.0 };
+                    eprintln!("{}: {pct:.1}% ({done} of {} bytes)", self.what, self.total);
+                }
                 self.last_line = Some(Instant::now());
             }
         }

@@ -218,7 +218,7 @@ pub fn create_online(
 }
 
 /// Reads every chunk of a snapshot file, checking every checksum.
-fn read_through(path: &Path) -> Result<(Header, Totals), String> {
+pub fn read_through(path: &Path) -> Result<(Header, Totals), String> {
     let file = File::open(path).map_err(at(path))?;
     let mut reader = Reader::new(BufReader::with_capacity(1 << 20, file)).map_err(|e| e.to_string())?;
     while reader.next_chunk().map_err(|e| e.to_string())?.is_some() {}
@@ -376,7 +376,7 @@ fn stage_directory(source: &Path, staging: &Path, name: &str) -> Result<(Header,
 
 /// Copies files and subdirectories (one level of them, as a database has: `wal/`), syncing
 /// each file and directory; returns the bytes copied.
-fn copy_tree(from: &Path, to: &Path) -> Result<u64, String> {
+pub fn copy_tree(from: &Path, to: &Path) -> Result<u64, String> {
     fs::create_dir_all(to).map_err(at(to))?;
     let mut bytes = 0;
     for entry in fs::read_dir(from).map_err(at(from))? {

@@ -344,3 +344,32 @@ fn golden_records_dump() {
         golden.display()
     );
 }
+
+/// A real database's directory: its `wal/` is found, each entry is decoded (schema change,
+/// inserts with record kinds and sizes, links), and the checkpoint is marked.
+#[test]
+fn a_database_directory_shows_what_each_entry_does() {
+    use basalt_engine::{Database, Document, Options, SchemaRequest, Transaction, Value};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("db");
+    let (db, _) = Database::create(&dir, Options::default()).expect("create");
+    let mut tx = Transaction::new();
+    tx.schema(SchemaRequest::CreateClass { name: "Person".into(), superclass: Some("V".into()), is_abstract: false });
+    db.commit(&tx).expect("schema");
+    let mut tx = Transaction::new();
+    let a = tx.create("Person", Document::new().with("name", Value::String("Ada".into())));
+    let b = tx.create("Person", Document::new());
+    tx.create_edge("E", a, b, Document::new());
+    db.commit(&tx).expect("graph");
+    let checkpoint = db.checkpoint().expect("checkpoint");
+    db.close().expect("close");
+    let out = Command::new(env!("CARGO_BIN_EXE_wal-inspect")).arg(&dir).arg("--records").output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("schema: create class Person extends V"), "{text}");
+    assert!(text.contains("insert vertex #"), "{text}");
+    assert!(text.contains("insert edge #"), "{text}");
+    assert!(text.contains(".out_E += #"), "{text}");
+    assert!(text.contains(&format!("the database's checkpoint is at LSN {}", checkpoint.0)), "{text}");
+    assert!(text.contains("[checkpoint]"), "{text}");
+}

@@ -1,4 +1,5 @@
-//! Streaming parsers that turn graph files into a stream of neutral [`ImportItem`]s.
+//! Streaming parsers that turn graph files into a stream of neutral [`ImportItem`]s, and
+//! OrientDB's JSON database export, written and read whole ([`orientdb`]).
 //!
 //! Owns: reading GraphML ([`graphml`]) and Basalt's two-file CSV format ([`csv`], described in
 //! `docs/import-csv.md`), converting property values to their declared types, and reporting
@@ -28,6 +29,7 @@ use std::fmt;
 pub mod csv;
 pub mod graphml;
 pub mod load;
+pub mod orientdb;
 
 pub use self::csv::{CsvEdgeReader, CsvVertexReader};
 pub use self::graphml::GraphmlReader;

@@ -247,6 +247,9 @@ pub async fn command(
 ) -> ApiResult {
     check_lang(&lang)?;
     let (text, params) = command_body(&headers, &body)?;
+    if let Some(st) = crate::sql::exec::backup::parse(&text).map_err(ApiError::bad_request)? {
+        return super::export::run_statement(app, caller, name, st).await;
+    }
     let req = QueryRequest { text, params, access: access_of(caller.role), limit: None, transaction: false };
     run_sql(app, &name, &headers, req).await
 }
@@ -259,6 +262,9 @@ pub async fn command_in_path(
     headers: HeaderMap,
 ) -> ApiResult {
     check_lang(&lang)?;
+    if let Some(st) = crate::sql::exec::backup::parse(&text).map_err(ApiError::bad_request)? {
+        return super::export::run_statement(app, caller, name, st).await;
+    }
     let req = QueryRequest {
         text,
         params: Params::default(),

@@ -11,6 +11,7 @@
 
 mod conn;
 mod error;
+mod export;
 mod handlers;
 mod login;
 mod observe;
@@ -104,6 +105,8 @@ fn router_with(app: Arc<App>, login: Arc<LoginGuard>) -> Router {
         )
         .route("/database/{db}/digest", get(handlers::digest))
         .route("/database/{db}/snapshot", get(snapshot::snapshot))
+        .route("/export/{db}", get(export::export))
+        .route("/import/{db}", post(export::import))
         .route("/database/{db}/{storage}", post(handlers::create_database_typed))
         .route("/command/{db}/{lang}", post(handlers::command))
         .route("/command/{db}/{lang}/{text}", post(handlers::command_in_path))

@@ -30,9 +30,10 @@ use crate::users::Role;
 /// Bytes sent per message.
 const BUFFER_BYTES: usize = 1 << 20;
 /// Messages in flight between the reading thread and the connection.
-const CHANNEL_CHUNKS: usize = 4;
+pub(super) const CHANNEL_CHUNKS: usize = 4;
 
-type Message = Result<Bytes, io::Error>;
+/// What the reading thread sends: bytes, or the error that ends the body.
+pub(super) type Message = Result<Bytes, io::Error>;
 
 /// `GET /database/{db}/snapshot` (administrators).
 pub async fn snapshot(
@@ -85,8 +86,9 @@ pub async fn snapshot(
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-/// Buffers writes and sends them, blocking while the channel is full.
-struct ChannelWriter {
+/// Buffers writes and sends them, blocking while the channel is full (also used by
+/// `GET /export/{db}`).
+pub(super) struct ChannelWriter {
     /// To the connection.
     tx: mpsc::Sender<Message>,
     /// Bytes not sent yet.
@@ -94,6 +96,11 @@ struct ChannelWriter {
 }
 
 impl ChannelWriter {
+    /// A writer into `tx`.
+    pub(super) fn new(tx: mpsc::Sender<Message>) -> ChannelWriter {
+        ChannelWriter { tx, buffer: Vec::with_capacity(BUFFER_BYTES) }
+    }
+
     fn send(&mut self) -> io::Result<()> {
         if self.buffer.is_empty() {
             return Ok(());
@@ -117,9 +124,9 @@ impl Write for ChannelWriter {
 }
 
 /// The response body: whatever the channel yields, until it closes.
-struct ChannelBody {
+pub(super) struct ChannelBody {
     /// From the reading thread.
-    rx: mpsc::Receiver<Message>,
+    pub(super) rx: mpsc::Receiver<Message>,
 }
 
 impl http_body::Body for ChannelBody {

@@ -1,7 +1,9 @@
-//! `wal-inspect PATH`: read-only inspection of a Basalt WAL directory.
+//! `wal-inspect PATH`: read-only inspection of a Basalt WAL directory (or of a database
+//! directory: its `wal/` is read and its checkpoint's LSN marked).
 //!
 //! Prints a table of the segments (file, first and last LSN, entries, bytes, sealed or
-//! open, notes), then notes and problems. `--records` lists the entries, `--from`/`--to`
+//! open, notes), then notes and problems. `--records` lists the entries and what each does
+//! (decoded by `basalt_tools::entries`), `--from`/`--to`
 //! restrict the LSN range, `--verify` turns problems into exit status 1, `--json` prints
 //! one JSON document instead of text.
 //!
@@ -40,9 +42,11 @@ use serde::Serialize;
                   2 bad usage, or PATH cannot be read or is not a WAL directory."
 )]
 struct Args {
-    /// The WAL directory (a database's `wal/` folder), holding `<20-digit LSN>.wal` segment files.
+    /// The WAL directory (a database's `wal/` folder, holding `<20-digit LSN>.wal` segment
+    /// files), or the database directory itself.
     path: PathBuf,
-    /// Also list the entries: LSN, kind, payload size, CRC check, segment file and byte offset.
+    /// Also list the entries: LSN, kind, payload size, CRC check, segment file, byte offset,
+    /// and what each does (operations, RIDs, record kinds, sizes, schema changes, marks).
     /// The frame where a segment's scan stopped (corruption, or the open tail) is listed too,
     /// marked as not an entry.
     #[arg(long)]
@@ -111,7 +115,8 @@ fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode, ToolError> {
     if range.from > range.to {
         return Err(ToolError(format!("--from {} is after --to {}: the range is empty", range.from, range.to)));
     }
-    let storage = open_dir(&args.path)?;
+    let (wal_dir, checkpoint) = wal_dir_of(&args.path);
+    let storage = open_dir(&wal_dir)?;
     let mut records = Vec::new();
     let inspection = inspect(&storage, |frame| {
         if args.records && range.contains(frame.header.lsn.0) {
@@ -119,7 +124,18 @@ fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode, ToolError> {
         }
     })
     .map_err(|e| ToolError(format!("{}: {e}", args.path.display())))?;
-    let report = Report::new(&inspection, args.records.then_some(records), range);
+    let mut report = Report::new(&inspection, args.records.then_some(records), range);
+    if let Some(c) = checkpoint {
+        report.notes.push(format!(
+            "the database's checkpoint is at LSN {} (term {}): entries up to it are in its cluster files, later ones are redone at open",
+            c.lsn, c.term
+        ));
+        for r in report.records.iter_mut().flatten() {
+            if r.lsn == Some(c.lsn) && r.not_an_entry.is_none() {
+                r.what = Some(format!("{} [checkpoint]", r.what.take().unwrap_or_default()).trim_start().to_string());
+            }
+        }
+    }
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report).map_err(|e| ToolError(format!("writing JSON: {e}")))?;
         writeln!(out)?;
@@ -143,6 +159,17 @@ fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode, ToolError> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The WAL directory for `path`: its `wal/` when `path` is a database directory (one with a
+/// `checkpoint` file and a `wal/` folder), with that database's checkpoint record; else
+/// `path` itself.
+fn wal_dir_of(path: &Path) -> (PathBuf, Option<basalt_engine::checkpoint::CheckpointRecord>) {
+    let wal = path.join(basalt_engine::WAL_DIR);
+    if wal.is_dir() && path.join(basalt_engine::checkpoint::CHECKPOINT_FILE).is_file() {
+        return (wal, basalt_engine::checkpoint::read_record(path).ok());
+    }
+    (path.to_path_buf(), None)
 }
 
 /// Checks that `path` is a readable directory holding a WAL, and returns it as storage.
@@ -245,6 +272,9 @@ struct Record {
     /// For a frame that is not an entry: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     not_an_entry: Option<String>,
+    /// What the entry does (engine transactions, membership and blank marks), decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what: Option<String>,
 }
 
 impl Record {
@@ -257,6 +287,7 @@ impl Record {
             segment: frame.file.to_string(),
             offset: frame.offset,
             not_an_entry: None,
+            what: basalt_tools::entries::describe(frame.header.kind.0, frame.payload),
         }
     }
 }
@@ -333,6 +364,7 @@ fn stopped_frame(seg: &SegmentInfo) -> Option<Record> {
         segment: seg.file.clone(),
         offset: bad.offset,
         not_an_entry: Some(bad.reason.clone()),
+        what: None,
     })
 }
 
@@ -423,7 +455,11 @@ fn write_records(out: &mut dyn Write, records: &[Record]) -> io::Result<()> {
             r.crc,
             r.segment,
             r.offset,
-            r.not_an_entry.as_ref().map_or(String::new(), |why| format!("not an entry: {why}"))
+            match (&r.not_an_entry, &r.what) {
+                (Some(why), _) => format!("not an entry: {why}"),
+                (None, Some(what)) => what.clone(),
+                (None, None) => String::new(),
+            }
         );
         writeln!(out, "{}", line.trim_end())?;
     }

@@ -229,6 +229,61 @@ impl Client {
         Err(ConsoleError::Unreachable(failures))
     }
 
+    /// `GET path` streamed into `out` (an export or a snapshot), from the first server that
+    /// answers; returns that server and the bytes written. A transfer that breaks midway is
+    /// an error (the caller discards what it wrote).
+    pub fn download(&mut self, path: &str, out: &mut dyn io::Write) -> Result<(Server, u64), ConsoleError> {
+        let count = self.servers.len();
+        let mut failures: Vec<(String, String)> = Vec::new();
+        for step in 0..count {
+            let index = (self.current + step) % count;
+            let server = self.servers[index].clone();
+            let url = format!("{}{path}", server.base_url());
+            let mut response = match with_auth(self.agent.get(&url), self.auth()).call() {
+                Ok(r) => r,
+                Err(e) => {
+                    match self.classify(e) {
+                        Failure::BeforeSend(why) | Failure::AfterSend(why) => failures.push((server.to_string(), why)),
+                    }
+                    continue;
+                }
+            };
+            self.current = index;
+            let status = response.status().as_u16();
+            if status != 200 {
+                let text = response.body_mut().read_to_string().unwrap_or_default();
+                return Err(http_error(status, None, &text));
+            }
+            let mut body = response.body_mut().with_config().limit(u64::MAX).reader();
+            let copied = io::copy(&mut body, out).map_err(|e| ConsoleError::BadAnswer {
+                server: server.to_string(),
+                why: format!("the transfer of {path} broke: {e}"),
+            })?;
+            return Ok((server, copied));
+        }
+        Err(ConsoleError::Unreachable(failures))
+    }
+
+    /// `POST path` with raw bytes (an export to import), to the current server only (a
+    /// write is not repeated elsewhere).
+    pub fn upload(&mut self, path: &str, body: &[u8], content_type: &str) -> Result<Answer, ConsoleError> {
+        let server = self.servers[self.current].clone();
+        let url = format!("{}{path}", server.base_url());
+        let started = Instant::now();
+        let result = with_auth(self.agent.post(&url), self.auth()).header("Content-Type", content_type).send(body);
+        let mut response = result.map_err(|e| match self.classify(e) {
+            Failure::BeforeSend(why) => ConsoleError::Unreachable(vec![(server.to_string(), why)]),
+            Failure::AfterSend(cause) => ConsoleError::OutcomeUnknown { server: server.to_string(), cause },
+        })?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().with_config().limit(RESPONSE_BYTES_MAX).read_to_string().unwrap_or_default();
+        answer(server, status, None, &text, started.elapsed())
+    }
+
+    fn auth(&self) -> Option<String> {
+        self.credentials.as_ref().map(|c| format!("Basic {}", base64(&format!("{}:{}", c.user, c.password))))
+    }
+
     /// One attempt on one server: the status, `Retry-After` and body text, or why it failed.
     fn send_to(&self, server: &Server, request: &Request) -> Result<(u16, Option<String>, String), Failure> {
         let url = format!("{}{}", server.base_url(), request.path);

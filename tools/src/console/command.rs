@@ -127,6 +127,14 @@ pub enum Command {
     Commit,
     /// `ROLLBACK`: drop the collected statements.
     Rollback,
+    /// `BACKUP DATABASE <file>`: the current database's snapshot, saved to a local file.
+    BackupDatabase(String),
+    /// `EXPORT DATABASE <file>`: OrientDB's export of the current database, to a local file.
+    ExportDatabase(String),
+    /// `IMPORT DATABASE <file>`: a local OrientDB export into the current (empty) database.
+    ImportDatabase(String),
+    /// `RESTORE DATABASE <file>`: says how to restore (it needs the server stopped).
+    RestoreDatabase(String),
     /// Anything else: SQL for `/command/{db}/sql`.
     Sql(String),
 }
@@ -228,6 +236,10 @@ const COMMAND_STARTS: &[&[&str]] = &[
     &["BEGIN"],
     &["COMMIT"],
     &["ROLLBACK"],
+    &["BACKUP", "DATABASE"],
+    &["EXPORT", "DATABASE"],
+    &["IMPORT", "DATABASE"],
+    &["RESTORE", "DATABASE"],
 ];
 
 /// True if `line` starts with a console command's words. Such a statement ends at the end of
@@ -246,7 +258,10 @@ pub fn parse_command(statement: &str) -> Result<Command, String> {
     let words = split_arguments(statement)?;
     let upper: Vec<String> = words.iter().map(|w| w.to_uppercase()).collect();
     let first = upper[0].as_str();
-    let two = matches!(first, "LIST" | "CREATE" | "DROP" | "HA" | "LOAD" | "BROWSE") && upper.len() > 1;
+    let two = matches!(
+        first,
+        "LIST" | "CREATE" | "DROP" | "HA" | "LOAD" | "BROWSE" | "BACKUP" | "EXPORT" | "IMPORT" | "RESTORE"
+    ) && upper.len() > 1;
     let two = if two { 2 } else { 1 };
     let name = upper[..two].join(" ");
     let args = &words[two..];
@@ -296,7 +311,25 @@ pub fn parse_command(statement: &str) -> Result<Command, String> {
         "BEGIN" => no_args(Command::Begin),
         "COMMIT" => no_args(Command::Commit),
         "ROLLBACK" => no_args(Command::Rollback),
+        "BACKUP DATABASE" | "EXPORT DATABASE" | "IMPORT DATABASE" | "RESTORE DATABASE" => {
+            parse_file_command(&name, args)
+        }
         _ => Ok(Command::Sql(statement.to_owned())),
+    }
+}
+
+/// `BACKUP|EXPORT|IMPORT|RESTORE DATABASE <file>`; OrientDB's options (`-excludeAll`,
+/// `-merge=true`, ...) are refused by name.
+fn parse_file_command(name: &str, args: &[String]) -> Result<Command, String> {
+    match args {
+        [file] if !file.starts_with('-') => Ok(match name {
+            "BACKUP DATABASE" => Command::BackupDatabase(file.clone()),
+            "EXPORT DATABASE" => Command::ExportDatabase(file.clone()),
+            "IMPORT DATABASE" => Command::ImportDatabase(file.clone()),
+            _ => Command::RestoreDatabase(file.clone()),
+        }),
+        [_, option, ..] if option.starts_with('-') => Err(format!("{name}: option '{option}' is not supported")),
+        _ => Err(format!("usage: {name} <file>")),
     }
 }
 
@@ -617,5 +650,23 @@ mod tests {
         assert!(!is_read_only_sql("INSERT INTO V SET a = 1"));
         assert!(!is_read_only_sql("create vertex V"));
         assert!(!is_read_only_sql(""));
+    }
+
+    #[test]
+    fn file_commands_take_one_local_path() {
+        assert_eq!(parse_command("export database gd"), Ok(Command::ExportDatabase("gd".into())));
+        assert_eq!(
+            parse_command("BACKUP DATABASE '/tmp/my gd.snap'"),
+            Ok(Command::BackupDatabase("/tmp/my gd.snap".into()))
+        );
+        assert_eq!(parse_command("IMPORT DATABASE gd.gz"), Ok(Command::ImportDatabase("gd.gz".into())));
+        assert_eq!(parse_command("RESTORE DATABASE gd.snap"), Ok(Command::RestoreDatabase("gd.snap".into())));
+        assert_eq!(
+            parse_command("IMPORT DATABASE gd.gz -merge=true"),
+            Err("IMPORT DATABASE: option '-merge=true' is not supported".into())
+        );
+        assert_eq!(parse_command("EXPORT DATABASE"), Err("usage: EXPORT DATABASE <file>".into()));
+        assert!(is_console_command("backup database x"));
+        assert_eq!(parse_command("EXPORT something"), Ok(Command::Sql("EXPORT something".into())));
     }
 }

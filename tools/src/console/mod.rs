@@ -28,6 +28,7 @@ pub mod client;
 pub mod command;
 pub mod complete;
 pub mod error;
+pub mod files;
 pub mod ha;
 pub mod inspect;
 pub mod json;

@@ -36,6 +36,10 @@ Console commands (case-insensitive; a command ends at the end of its line, SQL a
   CREATE DATABASE <url/db> <user> <password> [<storage>]
   DROP DATABASE [<name>]              drop a database (the current one without a name)
   DROP DATABASE <url/db> <user> <password>
+  BACKUP DATABASE <file>              save the database's snapshot (basalt-snapshot format) to a local file
+  EXPORT DATABASE <file>              save OrientDB's gzipped JSON export of the database to a local file
+  IMPORT DATABASE <file>              load a local OrientDB export into the current (empty) database
+  RESTORE DATABASE <file>             how to restore a snapshot (basalt-snapshot restore, server stopped)
   INFO                                the connection, and the database's properties, clusters, classes, indexes
   LIST CLASSES | CLASSES              the classes with their clusters and record counts
   INFO CLASS <class>                  a class: superclass, clusters, properties, indexes
@@ -295,6 +299,10 @@ impl Session {
             Command::BrowseClass(name) => self.browse_class(&name)?,
             Command::BrowseCluster(name) => self.browse_cluster(&name)?,
             Command::Config => self.config()?,
+            Command::BackupDatabase(file) => self.backup_database(&file)?,
+            Command::ExportDatabase(file) => self.export_database(&file)?,
+            Command::ImportDatabase(file) => self.import_database(&file)?,
+            Command::RestoreDatabase(file) => self.restore_database(&file)?,
             Command::Help => self.print(HELP)?,
             Command::Exit => return Ok(Flow::Exit),
             Command::Begin => {

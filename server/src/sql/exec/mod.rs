@@ -50,6 +50,7 @@ use crate::query::{Access, CancelToken, QueryError, QueryLimits, QueryRequest, R
 use crate::sql::ast::{Expr, LetValue, RecordAttribute, Statement};
 use crate::sql::{parse_script, ParseError};
 
+pub mod backup;
 mod control;
 mod datefmt;
 mod eval;
