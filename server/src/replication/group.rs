@@ -2,9 +2,10 @@
 //! forming opened and closed as leadership comes and goes.
 //!
 //! # Starting
-//! A database whose log and state machine hold no membership yet (a new database, or one
-//! written by a build before Raft) gets one written into its log first: this node, alone,
-//! as the only voter, at the log's next index. openraft then elects it (at once: the group
+//! A database whose log never voted and whose membership lacks this node as a voter (a new
+//! database, one written by a build before Raft, one restored from a snapshot or copied
+//! from another node) gets a membership written into its log first: this node, alone, as
+//! the only voter, at the log's next index. openraft then elects it (at once: the group
 //! triggers the election rather than waiting out a timeout), the new leader appends its
 //! blank entry, and forming opens once that entry is applied (the engine's forming
 //! barrier: a new leader forms nothing against a state older than its own term).
@@ -193,25 +194,41 @@ impl Group {
     }
 }
 
-/// Writes the first membership (this node, the only voter) if neither the state machine
-/// nor the log holds one and no vote was ever cast.
+/// Writes the first membership (this node, the only voter) when this log never voted and
+/// its latest membership (in the log, else the state machine's) does not have this node as
+/// a voter: a new database, one written before Raft, or one restored or copied from another
+/// node's home.
 async fn bootstrap(
     db: &Database,
     log: &mut WalLogStore,
     sm: &mut EngineStateMachine,
     options: &GroupOptions,
 ) -> Result<(), String> {
-    let (applied, membership) = sm.applied_state().await.map_err(|e| e.to_string())?;
-    if membership.membership().voter_ids().next().is_some()
-        || log.read_vote().await.map_err(|e| e.to_string())?.is_some()
-    {
+    if log.read_vote().await.map_err(|e| e.to_string())?.is_some() {
+        // This log took part in an election here: its membership stands.
         return Ok(());
     }
+    let (applied, membership) = sm.applied_state().await.map_err(|e| e.to_string())?;
     let state = log.get_log_state().await.map_err(|e| e.to_string())?;
     let from = applied.map_or(0, |a| a.index + 1);
     let tail = log.try_get_log_entries(from..).await.map_err(|e| e.to_string())?;
-    if tail.iter().any(|e| matches!(e.payload, EntryPayload::Membership(_))) {
+    let latest = tail
+        .iter()
+        .rev()
+        .find_map(|e| match &e.payload {
+            EntryPayload::Membership(m) => Some(m.voter_ids().collect::<Vec<u64>>()),
+            _ => None,
+        })
+        .unwrap_or_else(|| membership.membership().voter_ids().collect());
+    if latest.contains(&options.node_id) {
         return Ok(());
+    }
+    if !latest.is_empty() {
+        // No vote was ever cast here, yet the image names other voters: a database restored
+        // from a snapshot or copied from another node's home. Standalone, this node takes it
+        // over as its only voter (a cluster's copy will join through the leader instead).
+        warn!(database = %options.database, voters = ?latest, node = options.node_id,
+              "the database's membership names other nodes and this log never voted: taking it over as the only voter");
     }
     let last = state.last_log_id.max(applied);
     let log_id = LogId::new(
