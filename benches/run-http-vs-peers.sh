@@ -25,6 +25,8 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=$TARGET/bench-results/http-$STAMP
 WORK=$TARGET/tmp/http-bench-$STAMP
 mkdir -p "$OUT" "$WORK"
+PG=()
+PGW=
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)}
 [[ -x "$PGBIN/pgbench" || -x "$(command -v pgbench)" ]] || { echo "pgbench is missing (apt-get install postgresql-15)" >&2; exit 2; }
 
@@ -47,8 +49,10 @@ wait_idle() {
 }
 cleanup() {
     [[ -n "${SERVER_PID:-}" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
-    [[ -d "$WORK/pg" ]] && "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true
+    [[ -d "$PGW/pg" ]] && "${PG[@]}" "$PGBIN/pg_ctl" -D "$PGW/pg" -m fast stop >/dev/null 2>&1 || true
     rm -rf "$WORK"
+    [[ -n "${PGW:-}" && "$PGW" != "$WORK" ]] && rm -rf "$PGW"
+    true
 }
 trap cleanup EXIT
 
@@ -80,9 +84,13 @@ for c in 1 16 64; do
 done
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 
-"$PGBIN/initdb" -D "$WORK/pg" -A trust -U postgres >/dev/null
+# PostgreSQL refuses to run as root: as root, its cluster belongs to the postgres user.
+# (in a folder of its own under the temp folder, which is on the same filesystem here).
+PGW=$WORK
+if (( EUID == 0 )); then PG=(runuser -u postgres --); PGW=$(mktemp -d "${TMPDIR:-/tmp}/basalt-pg-XXXXXX"); chown postgres "$PGW"; fi
+"${PG[@]}" "$PGBIN/initdb" -D "$PGW/pg" -A trust -U postgres >/dev/null
 PGPORT=$((PORT + 2))
-"$PGBIN/pg_ctl" -D "$WORK/pg" -o "-p $PGPORT -c synchronous_commit=on -c fsync=on -c max_connections=200 -k $WORK" -l "$OUT/pg.log" -w start >/dev/null
+"${PG[@]}" "$PGBIN/pg_ctl" -D "$PGW/pg" -o "-p $PGPORT -c synchronous_commit=on -c fsync=on -c max_connections=200 -k $PGW" -l "$PGW/pg.log" -w start >/dev/null
 PSQL=(psql -h 127.0.0.1 -p "$PGPORT" -U postgres -q)
 "${PSQL[@]}" -c "CREATE TABLE v (id bigserial PRIMARY KEY, c int, n int, pad text)"
 echo "INSERT INTO v (c, n, pad) VALUES (:client_id, 1, repeat('x', 200));" > "$WORK/insert.sql"
@@ -94,7 +102,8 @@ for c in 1 16 64; do
             | awk -v c="$c" '/^tps = /{tps=$3} /latency average/{lat=$4} END{printf "{\"clients\": %d, \"ops_per_s\": %.0f, \"avg_ms\": %s}\n", c, tps, lat}'
     done > "$OUT/pg-$c.jsonl"
 done
-"$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null
+"${PG[@]}" "$PGBIN/pg_ctl" -D "$PGW/pg" -m fast stop >/dev/null
+cp "$PGW/pg.log" "$OUT/pg.log" 2>/dev/null || true
 
 wait_idle "sqlite"
 python3 benches/peers/sqlite_insert.py --dir "$WORK" --runs "$RUNS" > "$OUT/sqlite.json"
