@@ -33,20 +33,7 @@ PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)}
 exec 9>"${TMPDIR:-/tmp}/basalt-bench.lock"
 flock 9
 
-cpu_busy() {
-    read -r _ a b c d e f g _ < /proc/stat; local t1=$((a+b+c+d+e+f+g)) i1=$((d+e))
-    sleep 2
-    read -r _ a b c d e f g _ < /proc/stat; local t2=$((a+b+c+d+e+f+g)) i2=$((d+e))
-    echo $(( 100 * ((t2-t1) - (i2-i1)) / ((t2-t1) > 0 ? (t2-t1) : 1) ))
-}
-wait_idle() {
-    local start=$SECONDS busy=unmeasured
-    while [[ -z "${BENCH_NO_WAIT:-}" ]]; do
-        busy=$(cpu_busy)
-        if (( busy < 15 )) || (( SECONDS - start > 180 )); then break; fi
-    done
-    echo "== $1: $(date -u +%H:%M:%S) loadavg $(cut -d' ' -f1-3 /proc/loadavg), cpu busy before start ${busy}%" | tee -a "$OUT/conditions.txt"
-}
+source "$ROOT/benches/bench-lib.sh"
 cleanup() {
     [[ -n "${SERVER_PID:-}" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
     [[ -d "$PGW/pg" ]] && "${PG[@]}" "$PGBIN/pg_ctl" -D "$PGW/pg" -m fast stop >/dev/null 2>&1 || true
