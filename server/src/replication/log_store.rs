@@ -23,7 +23,7 @@ use openraft::{
     AnyError, Entry, EntryPayload, LogId, LogState, RaftLogReader, StorageError, StorageIOError, StoredMembership, Vote,
 };
 
-use super::{log_id_at, lsn_of, Proposal, TypeConfig, NO_NODE};
+use super::{any_error, log_id_at, lsn_of, parse_membership, Proposal, TypeConfig, NO_NODE};
 
 /// The Raft log of one database: its WAL, reached through the engine that owns it.
 #[derive(Clone)]
@@ -36,10 +36,6 @@ impl Debug for WalLogStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WalLogStore").field("dir", &self.db.dir()).finish_non_exhaustive()
     }
-}
-
-fn io_error(e: impl std::fmt::Display) -> AnyError {
-    AnyError::error(e.to_string())
 }
 
 impl WalLogStore {
@@ -57,8 +53,8 @@ impl WalLogStore {
         if first >= until {
             return Ok(Vec::new());
         }
-        let entries = wal.read_range(first, until).map_err(|e| StorageIOError::read_logs(io_error(e)))?;
-        entries.into_iter().map(|e| from_wal(e).map_err(|e| StorageIOError::read_logs(io_error(e)).into())).collect()
+        let entries = wal.read_range(first, until).map_err(|e| StorageIOError::read_logs(any_error(e)))?;
+        entries.into_iter().map(|e| from_wal(e).map_err(|e| StorageIOError::read_logs(any_error(e)).into())).collect()
     }
 
     /// The log id of the last entry, if the log holds any.
@@ -68,14 +64,14 @@ impl WalLogStore {
             return Ok(None);
         }
         let last = self.db.wal().read_range(st.last_lsn, st.last_lsn.next());
-        let last = last.map_err(|e| StorageIOError::read_logs(io_error(e)))?;
+        let last = last.map_err(|e| StorageIOError::read_logs(any_error(e)))?;
         Ok(last.first().and_then(|e| log_id_at(e.term.0, e.lsn)))
     }
 
     /// A WAL failure: the database goes offline with it (the WAL refuses everything after
     /// one anyway), and openraft gets it as a storage error.
     fn failed(&self, e: basalt_wal::Error, kind: fn(AnyError) -> StorageIOError<u64>) -> StorageError<u64> {
-        kind(io_error(self.db.log_failed(e))).into()
+        kind(any_error(self.db.log_failed(e))).into()
     }
 
     /// The last purged log id. A log purged before it was a Raft log (a standalone
@@ -117,8 +113,7 @@ pub fn from_wal(e: basalt_wal::Entry) -> Result<Entry<TypeConfig>, String> {
         MEMBERSHIP_KIND => {
             let marker = MarkerEntry::decode(e.kind, &e.payload).map_err(|d| format!("entry {}: {d}", e.lsn))?;
             let bytes = marker.membership.unwrap_or_default();
-            let stored: StoredMembership<u64, openraft::BasicNode> = serde_json::from_slice(&bytes)
-                .map_err(|d| format!("entry {}: the membership does not decode: {d}", e.lsn))?;
+            let stored = parse_membership(&bytes).map_err(|d| format!("entry {}: {d}", e.lsn))?;
             EntryPayload::Membership(stored.membership().clone())
         }
         other => return Err(format!("entry {}: unknown WAL kind {}", e.lsn, other.0)),
@@ -259,10 +254,10 @@ impl RaftLogStorage<TypeConfig> for WalLogStore {
         });
         write_entries(&self.db, &entries, notify).map_err(|e| match e {
             WriteFailed::Wal(e @ (basalt_wal::Error::OutOfSequence { .. } | basalt_wal::Error::TooLarge { .. })) => {
-                StorageIOError::write_logs(io_error(e)).into()
+                StorageIOError::write_logs(any_error(e)).into()
             }
             WriteFailed::Wal(e) => self.failed(e, StorageIOError::write_logs),
-            WriteFailed::Encode(e) => StorageIOError::write_logs(io_error(e)).into(),
+            WriteFailed::Encode(e) => StorageIOError::write_logs(any_error(e)).into(),
         })
     }
 

@@ -133,6 +133,19 @@ impl Responder<TypeConfig> for RefusalResponder {
     }
 }
 
+/// An openraft error source from anything displayable.
+pub(crate) fn any_error(e: impl std::fmt::Display) -> openraft::AnyError {
+    openraft::AnyError::error(e.to_string())
+}
+
+/// The membership bytes the engine keeps (the JSON of a `StoredMembership`; empty: none).
+pub(crate) fn parse_membership(bytes: &[u8]) -> Result<openraft::StoredMembership<u64, BasicNode>, String> {
+    if bytes.is_empty() {
+        return Ok(openraft::StoredMembership::default());
+    }
+    serde_json::from_slice(bytes).map_err(|e| format!("stored membership: {e}"))
+}
+
 /// The log id of the entry at `lsn` written in `term` (`None` for LSN 0: no entry).
 pub fn log_id_at(term: u64, lsn: basalt_wal::Lsn) -> Option<LogId<u64>> {
     lsn.raft_index().map(|index| LogId::new(openraft::CommittedLeaderId::new(term, 0), index))

@@ -21,23 +21,18 @@ use basalt_engine::{ApplyOutcome, Database, LogPosition};
 use basalt_wal::Lsn;
 use openraft::storage::{RaftStateMachine, Snapshot, SnapshotMeta};
 use openraft::{
-    AnyError, BasicNode, Entry, EntryPayload, LogId, RaftSnapshotBuilder, StorageError, StorageIOError,
-    StoredMembership,
+    BasicNode, Entry, EntryPayload, LogId, RaftSnapshotBuilder, StorageError, StorageIOError, StoredMembership,
 };
 use serde::{Deserialize, Serialize};
 
 use super::log_store::{to_wal, write_entries};
-use super::{log_id_at, lsn_of, Reply, TypeConfig};
+use super::{any_error, log_id_at, lsn_of, parse_membership, Reply, TypeConfig};
 
 /// The directory of a database's Raft snapshots.
 pub const SNAPSHOT_DIR: &str = "raft-snapshots";
 
 type Membership = StoredMembership<u64, BasicNode>;
 type Meta = SnapshotMeta<u64, BasicNode>;
-
-fn anyerror(e: impl std::fmt::Display) -> AnyError {
-    AnyError::error(e.to_string())
-}
 
 /// The state machine of one database.
 #[derive(Debug, Clone)]
@@ -65,13 +60,8 @@ impl EngineStateMachine {
     /// The engine's applied position and membership, as openraft names them.
     pub fn applied(db: &Database) -> Result<(Option<LogId<u64>>, Membership), StorageError<u64>> {
         let position = db.applied_position();
-        let bytes = db.membership();
-        let membership = if bytes.is_empty() {
-            Membership::default()
-        } else {
-            serde_json::from_slice(&bytes)
-                .map_err(|e| StorageIOError::read_state_machine(anyerror(format!("stored membership: {e}"))))?
-        };
+        let membership =
+            parse_membership(&db.membership()).map_err(|e| StorageIOError::read_state_machine(any_error(e)))?;
         Ok((log_id_at(position.term, position.index), membership))
     }
 }
@@ -154,11 +144,7 @@ fn build(db: &Database, dir: &Path) -> Result<(Meta, PathBuf), String> {
     let hold = db.hold_checkpoints().map_err(|e| e.to_string())?;
     let record = basalt_engine::checkpoint::read_record(db.dir()).map_err(|e| e.to_string())?;
     debug_assert_eq!(record.lsn, hold.lsn.0);
-    let membership: Membership = if record.membership.is_empty() {
-        Membership::default()
-    } else {
-        serde_json::from_slice(&record.membership).map_err(|e| format!("stored membership: {e}"))?
-    };
+    let membership = parse_membership(&record.membership)?;
     let last_log_id = log_id_at(record.term, Lsn(record.lsn));
     let snapshot_id = format!("{}-{}-{}", record.term, record.lsn, unix_ms());
     let meta = Meta { last_log_id, last_membership: membership, snapshot_id: snapshot_id.clone() };
@@ -214,14 +200,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Sen
 
 async fn open_image(path: PathBuf) -> Result<Box<tokio::fs::File>, StorageError<u64>> {
     let f = tokio::fs::File::open(&path).await;
-    Ok(Box::new(f.map_err(|e| StorageIOError::read_snapshot(None, anyerror(format!("{}: {e}", path.display()))))?))
+    Ok(Box::new(f.map_err(|e| StorageIOError::read_snapshot(None, any_error(format!("{}: {e}", path.display()))))?))
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for EngineStateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError<u64>> {
         let (db, dir) = (self.db.clone(), self.snapshots.clone());
         let (meta, path) =
-            blocking(move || build(&db, &dir)).await.map_err(|e| StorageIOError::write_snapshot(None, anyerror(e)))?;
+            blocking(move || build(&db, &dir)).await.map_err(|e| StorageIOError::write_snapshot(None, any_error(e)))?;
         Ok(Snapshot { meta, snapshot: open_image(path).await? })
     }
 }
@@ -241,7 +227,7 @@ impl RaftStateMachine<TypeConfig> for EngineStateMachine {
         let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
         let Some(last) = entries.last().map(|e| e.log_id) else { return Ok(Vec::new()) };
         let db = self.db.clone();
-        blocking(move || apply_all(&db, &entries)).await.map_err(|e| StorageIOError::apply(last, anyerror(e)).into())
+        blocking(move || apply_all(&db, &entries)).await.map_err(|e| StorageIOError::apply(last, any_error(e)).into())
     }
 
     async fn get_snapshot_builder(&mut self) -> EngineStateMachine {
@@ -250,7 +236,7 @@ impl RaftStateMachine<TypeConfig> for EngineStateMachine {
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError<u64>> {
         let path = self.snapshots.join(format!("incoming-{}.part", unix_ms()));
-        let io = |e: std::io::Error| StorageIOError::write_snapshot(None, anyerror(e));
+        let io = |e: std::io::Error| StorageIOError::write_snapshot(None, any_error(e));
         tokio::fs::create_dir_all(&self.snapshots).await.map_err(io)?;
         let f = tokio::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).await;
         Ok(Box::new(f.map_err(io)?))
@@ -266,7 +252,7 @@ impl RaftStateMachine<TypeConfig> for EngineStateMachine {
         // one never receives a snapshot. Refuse loudly rather than pretend.
         Err(StorageIOError::write_snapshot(
             Some(meta.signature()),
-            anyerror("installing a snapshot received from a leader is not supported yet (snapshot deploy)"),
+            any_error("installing a snapshot received from a leader is not supported yet (snapshot deploy)"),
         )
         .into())
     }
@@ -274,7 +260,7 @@ impl RaftStateMachine<TypeConfig> for EngineStateMachine {
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError<u64>> {
         let dir = self.snapshots.clone();
         let found =
-            blocking(move || newest(&dir)).await.map_err(|e| StorageIOError::read_snapshot(None, anyerror(e)))?;
+            blocking(move || newest(&dir)).await.map_err(|e| StorageIOError::read_snapshot(None, any_error(e)))?;
         match found {
             Some((meta, path)) => Ok(Some(Snapshot { meta, snapshot: open_image(path).await? })),
             None => Ok(None),
