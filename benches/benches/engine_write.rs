@@ -3,6 +3,9 @@
 //! doing `write` + `fdatasync` of 256 bytes on a file opened for appending: what one
 //! synced commit at a time can reach without group commit).
 //!
+//! `insert_vertex_raft` is the same through the database's Raft group of one (the path every
+//! server write takes: openraft, the proposer's batches, the state machine), in process.
+//!
 //! Each commit creates one `Person` (name, age, score) and returns once the entry is fsync'd
 //! in the WAL and applied (checkpoints run when enough pages are dirty, and count). The
 //! database lives in a temporary directory under `CARGO_TARGET_TMPDIR` (the project's
@@ -11,11 +14,12 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use basalt_benches::VERTEX_CLASS;
 use basalt_engine::{Database, Document, Options, SchemaRequest, Transaction, Value};
+use basalt_server::replication::{Group, GroupOptions};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 /// Writer thread counts measured.
@@ -88,20 +92,39 @@ fn engine_write(c: &mut Criterion) {
 
     for threads in WRITERS {
         let dir = bench_dir();
-        let (db, _) = Database::create(dir.path().join("db"), Options::default()).expect("create the bench db");
-        let mut tx = Transaction::new();
-        tx.schema(SchemaRequest::CreateClass {
-            name: VERTEX_CLASS.into(),
-            superclass: Some("V".into()),
-            is_abstract: false,
-        });
-        db.commit(&tx).expect("create the vertex class");
+        let db = bench_db(&dir);
         group.bench_with_input(BenchmarkId::new("insert_vertex", threads), &threads, |b, &threads| {
             b.iter_custom(|iters| run_inserts(&db, threads, iters))
         });
         db.close().expect("close the bench db");
     }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    for threads in WRITERS {
+        let dir = bench_dir();
+        let db = Arc::new(bench_db(&dir));
+        let options = GroupOptions::new(1, "127.0.0.1:0", "bench");
+        let raft =
+            runtime.block_on(Group::start(db.clone(), options, Duration::from_secs(30))).expect("start the group");
+        group.bench_with_input(BenchmarkId::new("insert_vertex_raft", threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| run_inserts(&db, threads, iters))
+        });
+        runtime.block_on(raft.shutdown());
+    }
     group.finish();
+}
+
+/// A new database with the vertex class.
+fn bench_db(dir: &tempfile::TempDir) -> Database {
+    let (db, _) = Database::create(dir.path().join("db"), Options::default()).expect("create the bench db");
+    let mut tx = Transaction::new();
+    tx.schema(SchemaRequest::CreateClass {
+        name: VERTEX_CLASS.into(),
+        superclass: Some("V".into()),
+        is_abstract: false,
+    });
+    db.commit(&tx).expect("create the vertex class");
+    db
 }
 
 criterion_group!(benches, engine_write);

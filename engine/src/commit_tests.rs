@@ -2,8 +2,9 @@
 //! commit path: a truncated uncommitted entry is never reported committed (even when a
 //! different entry takes its index), open stops at the committed index (given, or in the
 //! WAL's meta file), an IO error in apply takes the database offline and skips nothing, and
-//! a new leader forms nothing before the first entry of its term is applied, and the
-//! checkpoint keeps the applied term and membership.
+//! a new leader forms nothing before the first entry of its term is applied, the
+//! checkpoint keeps the applied term and membership, and the members of a batch entry
+//! apply (or are skipped) each on its own, live and in redo alike.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly on any unexpected error.
 
@@ -186,4 +187,48 @@ fn the_checkpoint_keeps_the_applied_term_and_membership_across_open() {
     assert_eq!(report.redone_entries, 0);
     assert_eq!(db.applied_position(), LogPosition { term: 3, index: Lsn(1) });
     assert_eq!(db.membership(), membership);
+}
+
+#[test]
+fn a_batch_entry_applies_each_member_alone_and_redo_does_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Database::create(dir.path(), Options::default()).unwrap();
+    let (first, second) = (vertex(1), vertex(2));
+    let (kept1, kept2) = (Mutex::new(Vec::new()), Mutex::new(Vec::new()));
+    // A log that only takes the bytes: the index comes with the committed entry.
+    let keep = |kept: &Mutex<Vec<u8>>, bytes: &[u8]| {
+        *kept.lock().unwrap() = bytes.to_vec();
+        Ok(None)
+    };
+    let mut p1 = db.prepare(&first, |b: &[u8]| keep(&kept1, b));
+    let mut p2 = db.prepare(&second, |b: &[u8]| keep(&kept2, b));
+    assert!(poll_once(&mut p1).is_pending() && poll_once(&mut p2).is_pending());
+    let (b1, b2) = (kept1.lock().unwrap().clone(), kept2.lock().unwrap().clone());
+    // A member that does not decode sits between them: it alone is skipped.
+    let batch = crate::entry::encode_batch([b1.as_slice(), b"\xff".as_slice(), b2.as_slice()]);
+    let next = db.applied_lsn().next();
+    db.wal().write_at(&[(next, crate::entry::BATCH_KIND, &batch)]).unwrap();
+    let outcome = db.apply_committed_batch(&[(LogPosition { term: 0, index: next }, crate::entry::BATCH_KIND, &batch)]);
+    match outcome.unwrap().as_slice() {
+        [ApplyOutcome::Skipped(why)] => assert!(why.contains("does not decode"), "{why}"),
+        other => panic!("the batch's outcome: {other:?}"),
+    }
+    for p in [&mut p1, &mut p2] {
+        match poll_once(p) {
+            Poll::Ready(Ok(c)) => assert_eq!(c.lsn, next, "both members committed at the batch's index"),
+            other => panic!("a member's outcome: {other:?}"),
+        }
+    }
+    assert_eq!(numbers(&db), vec![1, 2]);
+    drop((p1, p2));
+    drop(db); // No checkpoint: open must redo the batch.
+
+    let (db, report) = Database::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(numbers(&db), vec![1, 2]);
+    assert_eq!(db.applied_lsn(), next);
+    assert!(
+        matches!(report.failed_entries.as_slice(), [(lsn, _)] if *lsn == next),
+        "redo skips the same member: {:?}",
+        report.failed_entries
+    );
 }

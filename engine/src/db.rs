@@ -22,7 +22,9 @@ use basalt_wal::{DiskStorage, LogId, Lsn, RecoveryReport, Storage, Wal, WalOptio
 use crate::checkpoint::{self, Repair};
 use crate::cluster::{file_names, Cluster};
 use crate::commit::{Applied, ApplierThread, Forming, LocalQueue};
-use crate::entry::{LogPosition, MarkerEntry, TxEntry, BLANK_KIND, ENTRY_KIND, MEMBERSHIP_KIND};
+use crate::entry::{
+    transactions_of, LogPosition, MarkerEntry, TxEntry, BATCH_KIND, BLANK_KIND, ENTRY_KIND, MEMBERSHIP_KIND,
+};
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::snapshot::{ReadGate, Snapshot, Ticket};
@@ -662,22 +664,43 @@ fn redo(
         }
         let mut term = applied.position.term;
         match entry.kind {
-            ENTRY_KIND => {
-                let tx = TxEntry::decode(&entry.payload).map_err(|e| corrupt(entry.lsn, e))?;
-                let result = match crate::commit::stale(&tx, term) {
-                    Some(why) => Err(why),
-                    None => match st.apply(entry.lsn, &tx) {
-                        Ok(()) => Ok(()),
-                        Err(Error::BadEntry { reason, .. }) => Err(reason),
-                        Err(e) if e.is_deterministic() => Err(e.to_string()),
-                        // A local failure (IO, a corrupt page): refuse to open, skip nothing.
-                        Err(e) => return Err(e),
-                    },
+            ENTRY_KIND | BATCH_KIND => {
+                // Bytes that do not decode are skipped as live apply skips them (the
+                // frame's checksum held: this is what was logged, on every node alike).
+                let members = match transactions_of(entry.kind, &entry.payload) {
+                    Ok(members) if !members.is_empty() => members,
+                    Ok(_) => {
+                        report.failed_entries.push((entry.lsn, "an entry that holds no transaction".into()));
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        report.failed_entries.push((entry.lsn, format!("the batch does not decode: {e}")));
+                        Vec::new()
+                    }
                 };
-                if let Err(why) = result {
-                    report.failed_entries.push((entry.lsn, why));
+                for member in members {
+                    let tx = match TxEntry::decode(member) {
+                        Ok(tx) => tx,
+                        Err(e) => {
+                            report.failed_entries.push((entry.lsn, format!("the entry does not decode: {e}")));
+                            continue;
+                        }
+                    };
+                    let result = match crate::commit::stale(&tx, term) {
+                        Some(why) => Err(why),
+                        None => match st.apply(entry.lsn, &tx) {
+                            Ok(()) => Ok(()),
+                            Err(Error::BadEntry { reason, .. }) => Err(reason),
+                            Err(e) if e.is_deterministic() => Err(e.to_string()),
+                            // A local failure (IO, a corrupt page): refuse to open, skip nothing.
+                            Err(e) => return Err(e),
+                        },
+                    };
+                    if let Err(why) = result {
+                        report.failed_entries.push((entry.lsn, why));
+                    }
+                    term = term.max(tx.term);
                 }
-                term = term.max(tx.term);
                 report.redone_entries += 1;
             }
             MEMBERSHIP_KIND | BLANK_KIND => {

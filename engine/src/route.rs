@@ -8,11 +8,11 @@
 
 use std::sync::Arc;
 
-use basalt_wal::Lsn;
+use basalt_wal::{Kind, Lsn};
 
 use crate::commit::{ApplyOutcome, Item};
 use crate::db::{lock, Database};
-use crate::entry::{LogPosition, TxEntry};
+use crate::entry::{transactions_of, LogPosition, TxEntry};
 use crate::error::{Error, Result};
 
 /// A log that commits go through instead of the local WAL (see [`Database::route_commits`]).
@@ -48,13 +48,19 @@ impl Database {
 
     /// Applies committed transaction entries from the replicated log, in order, each at its
     /// position (the first follows the applied position, each next one follows it), once
-    /// durable in the local WAL. One pass under the applier lock and one published view for
-    /// the batch. Returns each entry's outcome; an IO or corruption error takes the database
-    /// offline and is returned (entries before it stay applied).
-    pub fn apply_committed_batch(&self, entries: &[(LogPosition, &[u8])]) -> Result<Vec<ApplyOutcome>> {
+    /// durable in the local WAL. An entry is one transaction ([`crate::entry::ENTRY_KIND`])
+    /// or a batch of them ([`crate::entry::BATCH_KIND`]), applied in order at the batch's
+    /// position. One pass under the applier lock and one published view for all of it.
+    /// Returns each entry's outcome, in order (a batch is skipped if any of its transactions
+    /// was, with their reasons); an IO or corruption error takes the
+    /// database offline and is returned (entries before it stay applied).
+    pub fn apply_committed_batch(&self, entries: &[(LogPosition, Kind, &[u8])]) -> Result<Vec<ApplyOutcome>> {
         let Some(last) = entries.last() else { return Ok(Vec::new()) };
         let mut items = Vec::with_capacity(entries.len());
-        for (i, (position, bytes)) in entries.iter().enumerate() {
+        // How many items each entry became.
+        let mut sizes = Vec::with_capacity(entries.len());
+        for (i, (position, kind, bytes)) in entries.iter().enumerate() {
+            let before = items.len();
             if i > 0 && position.index != entries[i - 1].0.index.next() {
                 return Err(Error::Invalid(format!(
                     "committed entries out of order: {} after {}",
@@ -62,9 +68,26 @@ impl Database {
                     entries[i - 1].0
                 )));
             }
-            let decoded = TxEntry::decode(bytes).map_err(|e| format!("the entry does not decode: {e}"));
-            let resolve = decoded.as_ref().ok().and_then(|e| e.proposal);
-            items.push(Item { position: *position, entry: decoded, resolve });
+            let members = match transactions_of(*kind, bytes) {
+                Ok(members) if !members.is_empty() => members,
+                decoded => {
+                    // The same bytes fail the same way everywhere: one bad entry, skipped.
+                    let why = match decoded {
+                        Err(e) => format!("the batch does not decode: {e}"),
+                        Ok(_) => format!("an entry of kind {} holds no transaction", kind.0),
+                    };
+                    let entry = Err(why);
+                    items.push(Item { position: *position, entry, resolve: None });
+                    sizes.push(1);
+                    continue;
+                }
+            };
+            for member in members {
+                let decoded = TxEntry::decode(member).map_err(|e| format!("the entry does not decode: {e}"));
+                let resolve = decoded.as_ref().ok().and_then(|e| e.proposal);
+                items.push(Item { position: *position, entry: decoded, resolve });
+            }
+            sizes.push(items.len() - before);
         }
         let failures = {
             let _applier = lock(&self.applier);
@@ -75,11 +98,16 @@ impl Database {
             self.apply_items(items)?
         };
         self.maybe_checkpoint();
-        Ok(failures
+        let mut failures = failures.into_iter();
+        Ok(sizes
             .into_iter()
-            .map(|f| match f {
-                Some(why) => ApplyOutcome::Skipped(why),
-                None => ApplyOutcome::Applied,
+            .map(|n| {
+                let why: Vec<String> = failures.by_ref().take(n).flatten().collect();
+                if why.is_empty() {
+                    ApplyOutcome::Applied
+                } else {
+                    ApplyOutcome::Skipped(why.join("; "))
+                }
             })
             .collect())
     }

@@ -3,7 +3,7 @@
 //! replication layer's membership (kind 2) and blank (kind 3) entries. Decoded with the
 //! engine's own decoders, so what is shown is what `apply` would read.
 
-use basalt_engine::entry::{MarkerEntry, Op, BLANK_KIND, ENTRY_KIND, MEMBERSHIP_KIND};
+use basalt_engine::entry::{transactions_of, MarkerEntry, Op, BATCH_KIND, BLANK_KIND, ENTRY_KIND, MEMBERSHIP_KIND};
 use basalt_engine::record::{body_kind, Direction};
 use basalt_engine::{RecordKind, SchemaChange, TxEntry};
 
@@ -64,20 +64,35 @@ pub fn op_words(op: &Op) -> String {
     }
 }
 
+/// What one encoded transaction entry does.
+fn transaction_words(payload: &[u8]) -> String {
+    match TxEntry::decode(payload) {
+        Ok(tx) => {
+            let mut parts: Vec<String> = tx.ops.iter().take(OPS_SHOWN_MAX).map(op_words).collect();
+            if tx.ops.len() > OPS_SHOWN_MAX {
+                parts.push(format!("... {} more", tx.ops.len() - OPS_SHOWN_MAX));
+            }
+            format!("tx term {}, {} ops: {}", tx.term, tx.ops.len(), parts.join("; "))
+        }
+        Err(e) => format!("undecodable transaction entry: {e}"),
+    }
+}
+
 /// What an entry of WAL kind `kind` with this payload does; `None` for kinds the engine
 /// does not write (a log of another program, or a test's).
 pub fn describe(kind: u8, payload: &[u8]) -> Option<String> {
     let kind = basalt_wal::Kind(kind);
     Some(if kind == ENTRY_KIND {
-        match TxEntry::decode(payload) {
-            Ok(tx) => {
-                let mut parts: Vec<String> = tx.ops.iter().take(OPS_SHOWN_MAX).map(op_words).collect();
-                if tx.ops.len() > OPS_SHOWN_MAX {
-                    parts.push(format!("... {} more", tx.ops.len() - OPS_SHOWN_MAX));
-                }
-                format!("tx term {}, {} ops: {}", tx.term, tx.ops.len(), parts.join("; "))
+        transaction_words(payload)
+    } else if kind == BATCH_KIND {
+        match transactions_of(kind, payload) {
+            Ok(members) => {
+                let shown: Vec<String> = members.iter().take(OPS_SHOWN_MAX).map(|m| transaction_words(m)).collect();
+                let more = members.len().saturating_sub(OPS_SHOWN_MAX);
+                let more = if more > 0 { format!(" | ... {more} more") } else { String::new() };
+                format!("batch of {} transactions: {}{more}", members.len(), shown.join(" | "))
             }
-            Err(e) => format!("undecodable transaction entry: {e}"),
+            Err(e) => format!("undecodable batch entry: {e}"),
         }
     } else if kind == MEMBERSHIP_KIND || kind == BLANK_KIND {
         match MarkerEntry::decode(kind, payload) {
@@ -118,6 +133,10 @@ mod tests {
         let (kind, bytes) = MarkerEntry { term: 7, membership: None }.encode();
         assert_eq!(describe(kind.0, &bytes).as_deref(), Some("blank (a new leader's first entry), term 7"));
         assert!(describe(1, b"\xff").unwrap().starts_with("undecodable transaction entry"));
+        let one = tx.encode();
+        let batch = basalt_engine::entry::encode_batch([one.as_slice(), one.as_slice()]);
+        assert!(describe(BATCH_KIND.0, &batch).unwrap().starts_with("batch of 2 transactions: tx term 3, 2 ops"));
+        assert!(describe(BATCH_KIND.0, &batch[..3]).unwrap().starts_with("undecodable batch entry"));
         assert_eq!(describe(0, b"x"), None);
     }
 }

@@ -633,6 +633,11 @@ impl Wal {
         self.shared.work.notify_one();
     }
 
+    /// The largest entry payload the log takes (larger ones are [`Error::TooLarge`]).
+    pub fn entry_bytes_max(&self) -> usize {
+        entry_bytes_max(&self.shared.options)
+    }
+
     /// The log's positions now.
     pub fn status(&self) -> WalStatus {
         let st = self.shared.lock();

@@ -11,21 +11,17 @@
 //! barrier: a new leader forms nothing against a state older than its own term).
 //!
 //! # Writing
-//! The engine forms each transaction and hands its bytes to [`RaftProposer::propose`],
-//! which gives them to openraft without waiting (openraft's API channel is unbounded, so
-//! the send completes at once; how many writes are in flight is bounded by the server's
-//! request limits). The committer's outcome comes from the engine when the committed entry
-//! is applied, by proposal id; a write openraft refuses comes back through
-//! [`super::RefusalResponder`].
+//! The engine forms each transaction and hands its bytes to the group's
+//! [`RaftProposer`](super::batch::RaftProposer), which batches them into log entries
+//! without waiting (see [`super::batch`]). The committer's outcome comes from the engine
+//! when the committed entry is applied, by proposal id; a write openraft refuses comes back
+//! through [`super::RefusalResponder`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::pin::pin;
-use std::sync::{Arc, Weak};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
 use std::time::Duration;
 
-use basalt_engine::{Database, Error as EngineError, ProposeLog};
+use basalt_engine::Database;
 use basalt_wal::Lsn;
 use openraft::storage::{RaftLogStorage, RaftStateMachine};
 use openraft::{BasicNode, Config, Entry, EntryPayload, LogId, Membership, RaftLogReader, ServerState, SnapshotPolicy};
@@ -33,10 +29,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use super::batch::RaftProposer;
 use super::log_store::{write_entries, WalLogStore};
 use super::network::NoTransport;
 use super::state_machine::EngineStateMachine;
-use super::{Proposal, Raft};
+use super::Raft;
 
 /// How a group runs.
 #[derive(Debug, Clone)]
@@ -90,33 +87,6 @@ impl std::fmt::Debug for Group {
     }
 }
 
-/// The engine's way into the log (see the module docs).
-pub struct RaftProposer {
-    /// The Raft node.
-    raft: Raft,
-    /// The engine (weak: the engine holds this proposer).
-    db: Weak<Database>,
-}
-
-impl std::fmt::Debug for RaftProposer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RaftProposer")
-    }
-}
-
-impl ProposeLog for RaftProposer {
-    fn propose(&self, entry: &[u8]) -> basalt_engine::Result<Option<Lsn>> {
-        let proposal = Proposal { entry: entry.to_vec(), refusals: self.db.upgrade() };
-        let mut send = pin!(self.raft.client_write_ff(proposal));
-        match send.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(Ok(())) => Ok(None),
-            Poll::Ready(Err(fatal)) => Err(EngineError::NotCommitted(format!("the replicated log stopped: {fatal}"))),
-            // Only the stopped-core path awaits anything.
-            Poll::Pending => Err(EngineError::NotCommitted("the replicated log is stopping".into())),
-        }
-    }
-}
-
 impl Group {
     /// Starts the group of `db` (see the module docs) and waits, up to `ready_within`, until
     /// this node leads and forms. A group that did not get there in time still runs (writes
@@ -139,7 +109,7 @@ impl Group {
         let raft = Raft::new(options.node_id, config, NoTransport, log, sm)
             .await
             .map_err(|e| format!("the replicated log of '{}' did not start: {e}", options.database))?;
-        db.route_commits(Arc::new(RaftProposer { raft: raft.clone(), db: Arc::downgrade(&db) }));
+        db.route_commits(Arc::new(RaftProposer::new(raft.clone(), &db)));
         let (forming_tx, forming) = watch::channel(None);
         let watcher = tokio::spawn(follow_leadership(raft.clone(), db.clone(), options.clone(), forming_tx));
         let group = Group { raft, db, forming, watcher };

@@ -15,7 +15,7 @@ use std::io;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use basalt_engine::entry::{BLANK_KIND, ENTRY_KIND, MEMBERSHIP_KIND};
+use basalt_engine::entry::{transactions_of, BATCH_KIND, BLANK_KIND, ENTRY_KIND, MEMBERSHIP_KIND};
 use basalt_engine::{Database, MarkerEntry};
 use basalt_wal::{Kind, Lsn, NewEntry, Term};
 use openraft::storage::{LogFlushed, RaftLogStorage};
@@ -94,7 +94,7 @@ impl WalLogStore {
 pub fn to_wal(entry: &Entry<TypeConfig>) -> Result<(Kind, Vec<u8>), String> {
     let term = entry.log_id.leader_id.term;
     Ok(match &entry.payload {
-        EntryPayload::Normal(p) => (ENTRY_KIND, p.entry.clone()),
+        EntryPayload::Normal(p) => (Kind(p.kind), p.payload.clone()),
         EntryPayload::Blank => MarkerEntry { term, membership: None }.encode(),
         EntryPayload::Membership(m) => {
             let stored = StoredMembership::new(Some(entry.log_id), m.clone());
@@ -108,7 +108,7 @@ pub fn to_wal(entry: &Entry<TypeConfig>) -> Result<(Kind, Vec<u8>), String> {
 pub fn from_wal(e: basalt_wal::Entry) -> Result<Entry<TypeConfig>, String> {
     let Some(log_id) = log_id_at(e.term.0, e.lsn) else { return Err("an entry at LSN 0".into()) };
     let payload = match e.kind {
-        ENTRY_KIND => EntryPayload::Normal(Proposal { entry: e.payload, refusals: None }),
+        ENTRY_KIND | BATCH_KIND => EntryPayload::Normal(Proposal::logged(e.kind, e.payload)),
         BLANK_KIND => EntryPayload::Blank,
         MEMBERSHIP_KIND => {
             let marker = MarkerEntry::decode(e.kind, &e.payload).map_err(|d| format!("entry {}: {d}", e.lsn))?;
@@ -164,8 +164,8 @@ pub fn write_entries(
         .collect();
     wal.write_entries_notify(&new, notify).map_err(WriteFailed::Wal)?;
     for (lsn, _, kind, bytes) in &forms {
-        if *kind == ENTRY_KIND {
-            db.note_logged(*lsn, bytes);
+        for tx in transactions_of(*kind, bytes).unwrap_or_default() {
+            db.note_logged(*lsn, tx);
         }
     }
     Ok(())
@@ -243,6 +243,15 @@ impl RaftLogStorage<TypeConfig> for WalLogStore {
         I::IntoIter: Send,
     {
         let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
+        // The proposer's batches in this append: released once it is durable (or failed),
+        // so the next batch, gathered meanwhile, goes out (dropping them releases too).
+        let tickets: Vec<_> = entries
+            .iter()
+            .filter_map(|e| match &e.payload {
+                EntryPayload::Normal(p) => p.ticket.clone(),
+                _ => None,
+            })
+            .collect();
         let db = self.db.clone();
         let notify: basalt_wal::DurableCallback = Box::new(move |r: basalt_wal::Result<Lsn>| {
             let r = r.map(|_| ()).map_err(|e| match e {
@@ -250,6 +259,7 @@ impl RaftLogStorage<TypeConfig> for WalLogStore {
                 basalt_wal::Error::EntryTruncated { .. } => io::Error::other(e.to_string()),
                 e => io::Error::other(db.log_failed(e).to_string()),
             });
+            tickets.iter().for_each(|t| t.release());
             callback.log_io_completed(r);
         });
         write_entries(&self.db, &entries, notify).map_err(|e| match e {

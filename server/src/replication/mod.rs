@@ -24,7 +24,7 @@
 //! # Entries in the WAL
 //! | openraft payload | WAL kind | WAL payload |
 //! |---|---|---|
-//! | `Normal(Proposal)` | [`basalt_engine::entry::ENTRY_KIND`] | the engine's transaction entry |
+//! | `Normal(Proposal)` | [`basalt_engine::entry::ENTRY_KIND`] or [`basalt_engine::entry::BATCH_KIND`] | the engine's transaction entry, or a batch of them (see [`batch`] for why writes are batched) |
 //! | `Blank` | [`basalt_engine::entry::BLANK_KIND`] | a [`basalt_engine::MarkerEntry`] without membership |
 //! | `Membership(m)` | [`basalt_engine::entry::MEMBERSHIP_KIND`] | a [`basalt_engine::MarkerEntry`] whose bytes are the JSON of the `StoredMembership` (log id and membership) |
 //!
@@ -39,6 +39,7 @@
 // return it as the traits do.
 #![allow(clippy::result_large_err)]
 
+pub mod batch;
 pub mod group;
 pub mod log_store;
 pub mod network;
@@ -74,23 +75,45 @@ openraft::declare_raft_types!(
 /// A Raft handle of Basalt's types.
 pub type Raft = openraft::Raft<TypeConfig>;
 
-/// What a client proposes: one engine transaction entry (formed by the engine).
+/// What a client proposes: one engine transaction entry, or a batch of them, exactly as
+/// the WAL stores it (kind and payload), so the log store neither decodes nor re-encodes.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Proposal {
-    /// The engine's entry bytes ([`TxEntry::encode`]).
-    pub entry: Vec<u8>,
-    /// Who hears that the entry was turned away before it was logged (local only: never
-    /// sent to peers, and taken out by the responder as soon as openraft receives it).
+    /// The WAL kind: [`basalt_engine::entry::ENTRY_KIND`] or [`basalt_engine::entry::BATCH_KIND`].
+    pub kind: u8,
+    /// The payload ([`TxEntry::encode`], or [`basalt_engine::entry::encode_batch`] of several).
+    pub payload: Vec<u8>,
+    /// Who hears that the entries were turned away before they were logged (local only:
+    /// never sent to peers, and taken out by the responder as soon as openraft receives it).
     #[serde(skip)]
     pub refusals: Option<Arc<Database>>,
+    /// The proposer's ticket for this batch: released once the batch is durable in the log
+    /// or refused, so the next batch goes out (local only; see [`batch`]).
+    #[serde(skip)]
+    pub ticket: Option<Arc<batch::BatchTicket>>,
+}
+
+impl Proposal {
+    /// A proposal of entries read back from the WAL (no refusal target, no ticket).
+    pub fn logged(kind: basalt_wal::Kind, payload: Vec<u8>) -> Proposal {
+        Proposal { kind: kind.0, payload, refusals: None, ticket: None }
+    }
+
+    /// The encoded transaction entries it carries (none if the payload does not decode:
+    /// then the engine skips it as a bad entry, the same way on every node).
+    pub fn transactions(&self) -> Vec<&[u8]> {
+        basalt_engine::entry::transactions_of(basalt_wal::Kind(self.kind), &self.payload).unwrap_or_default()
+    }
+
+    /// The proposal ids of the transactions it carries.
+    pub fn proposal_ids(&self) -> Vec<ProposalId> {
+        self.transactions().into_iter().filter_map(TxEntry::proposal_of).collect()
+    }
 }
 
 impl fmt::Debug for Proposal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match TxEntry::proposal_of(&self.entry) {
-            Some(id) => write!(f, "Proposal({id}, {} bytes)", self.entry.len()),
-            None => write!(f, "Proposal({} bytes)", self.entry.len()),
-        }
+        write!(f, "Proposal({} transactions, {} bytes)", self.transactions().len(), self.payload.len())
     }
 }
 
@@ -105,15 +128,17 @@ impl fmt::Display for Proposal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Reply(pub Option<String>);
 
-/// The responder of a client write. Success needs no answer here (the engine resolves the
+/// The responder of a client write. Success needs no answer here (the engine resolves each
 /// committer when it applies the entry, by proposal id); a refusal (this node does not
-/// lead, the entry was cut) is passed to the engine, which ignores it if the outcome is
-/// already known.
+/// lead, the entry was cut) is passed to the engine for every transaction of the batch,
+/// which ignores it where the outcome is already known, and releases the batch's ticket.
 pub struct RefusalResponder {
     /// The engine to tell.
     db: Option<Arc<Database>>,
-    /// The proposal.
-    proposal: Option<ProposalId>,
+    /// The proposals of the batch.
+    proposals: Vec<ProposalId>,
+    /// The batch's ticket.
+    ticket: Option<Arc<batch::BatchTicket>>,
 }
 
 impl Responder<TypeConfig> for RefusalResponder {
@@ -121,15 +146,24 @@ impl Responder<TypeConfig> for RefusalResponder {
 
     fn from_app_data(mut app_data: Proposal) -> (Proposal, Self, ()) {
         let db = app_data.refusals.take();
-        let proposal = TxEntry::proposal_of(&app_data.entry);
-        (app_data, RefusalResponder { db, proposal }, ())
+        let proposals = if db.is_some() { app_data.proposal_ids() } else { Vec::new() };
+        let ticket = app_data.ticket.clone();
+        (app_data, RefusalResponder { db, proposals, ticket }, ())
     }
 
     fn send(self, result: ClientWriteResult<TypeConfig>) {
-        let (Err(e), Some(db), Some(id)) = (result, self.db, self.proposal) else { return };
-        // ForwardToLeader: never logged here, or cut from the log (then `truncated_after`
-        // resolved it first and this is ignored). Either way not applied by this write.
-        db.proposal_refused(id, EngineError::NotLeader(format!("the replicated log refused the write: {e}")));
+        let Err(e) = result else { return };
+        if let Some(db) = self.db {
+            // ForwardToLeader: never logged here, or cut from the log (then `truncated_after`
+            // resolved it first and this is ignored). Either way not applied by this write.
+            let why = format!("the replicated log refused the write: {e}");
+            for id in self.proposals {
+                db.proposal_refused(id, EngineError::NotLeader(why.clone()));
+            }
+        }
+        if let Some(t) = self.ticket {
+            t.release();
+        }
     }
 }
 

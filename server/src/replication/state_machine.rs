@@ -109,7 +109,7 @@ fn apply_all(db: &Database, entries: &[Entry<TypeConfig>]) -> Result<Vec<Reply>,
             EntryPayload::Normal(_) => {
                 let mut batch = Vec::new();
                 while let Some(Entry { log_id, payload: EntryPayload::Normal(p) }) = entries.get(i) {
-                    batch.push((position_of(log_id), p.entry.as_slice()));
+                    batch.push((position_of(log_id), basalt_wal::Kind(p.kind), p.payload.as_slice()));
                     i += 1;
                 }
                 for outcome in db.apply_committed_batch(&batch).map_err(|e| e.to_string())? {
