@@ -222,6 +222,13 @@ async fn run_sql(app: Arc<App>, name: &str, headers: &HeaderMap, req: QueryReque
     let limits = query_stream::limits(&app.settings.query, headers)?;
     let started = Instant::now();
     let writes = req.access > Access::Read;
+    if writes {
+        if let Some(planned) = crate::sql::exec::quick::plan(&h.db, &req) {
+            if let Some(answer) = quick_write(&h, &req, planned, started).await {
+                return answer;
+            }
+        }
+    }
     query_stream::answer(limits, move |limits, cancel, sink| {
         let r = crate::query::run_streaming(&h.db, &req, limits, cancel, sink);
         if writes {
@@ -235,6 +242,38 @@ async fn run_sql(app: Arc<App>, name: &str, headers: &HeaderMap, req: QueryReque
         r
     })
     .await
+}
+
+/// Commits a quick write (`sql::exec::quick`) on this task: it was planned here, and its
+/// outcome is awaited, so no thread waits while the entry is on its way through the log.
+/// `None` when it must run the usual way after all (a version conflict, which the usual
+/// path retries).
+async fn quick_write(
+    h: &DbHandle,
+    req: &QueryRequest,
+    planned: Result<crate::sql::exec::quick::QuickWrite, crate::query::QueryError>,
+    started: Instant,
+) -> Option<ApiResult> {
+    let failed = |e: ApiError| {
+        h.metrics.commit_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(Err(e))
+    };
+    let planned = match planned {
+        Ok(p) => p,
+        Err(e) => return failed(e.into()),
+    };
+    let committed = match h.db.submit(planned.transaction()).await {
+        Ok(c) => c,
+        Err(basalt_engine::Error::Conflict { .. }) => return None,
+        Err(e) => return failed(e.into()),
+    };
+    h.metrics.commit_latency.observe(started.elapsed());
+    Some(
+        planned
+            .answer(&h.db, req, &committed)
+            .map_err(ApiError::from)
+            .and_then(|rows| query_stream::rows_answer(&rows)),
+    )
 }
 
 /// `POST /command/{db}/sql`.

@@ -254,6 +254,13 @@ fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.into()).into_response()
 }
 
+/// The answer of rows known at once (a quick write's), in the usual envelope.
+pub fn rows_answer(rows: &[Json]) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(&serde_json::json!({ "result": rows }))
+        .map_err(|e| ApiError::internal(format!("a result row cannot be written as JSON: {e}")))?;
+    Ok(json_response(StatusCode::OK, body))
+}
+
 /// Runs `query` on the blocking pool under `limits`, with a token cancelled when the client
 /// goes away, and answers its rows as `{"result": [...]}` (streamed when large).
 pub async fn answer<F>(limits: QueryLimits, query: F) -> Result<Response, ApiError>

@@ -61,6 +61,7 @@ mod functions_stat;
 mod match_;
 mod ops;
 mod plan;
+pub mod quick;
 mod regex;
 mod rows;
 mod schema;
