@@ -28,8 +28,13 @@ fn send(c: &Client, method: &str, path: &str, body: &str, headers: &[(&str, &str
     c.try_request(method, path, Some((body.as_bytes(), "application/json")), headers).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Sends a text/plain body (OrientDB's tests send SQL as `CONTENT.TEXT`).
+fn send_text(c: &Client, path: &str, body: &str) -> Reply {
+    c.try_request("POST", path, Some((body.as_bytes(), "text/plain")), &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn sql(c: &Client, db: &str, text: &str) -> Value {
-    let r = send(c, "POST", &format!("/command/{db}/sql/"), text, &[("Content-Type", "text/plain")]);
+    let r = send_text(c, &format!("/command/{db}/sql/"), text);
     assert_eq!(r.status, 200, "{text}: {}", r.text());
     r.json()
 }
@@ -161,7 +166,7 @@ fn sql_paths_as_orientdb_accepts_them() {
 
     // commandWithNamedParams / commandWithPosParams (sent as text/plain, as the test does).
     let named = r#"{"command":"select from Person where name = :name","parameters":{"name":"admin"}}"#;
-    let r = send(&c, "POST", "/command/httpcommand/sql/", named, &[("Content-Type", "text/plain")]);
+    let r = send_text(&c, "/command/httpcommand/sql/", named);
     assert_eq!(names(&r.ok_json()), ["admin"]);
     let positional = r#"{"command":"select from Person where name = ?","parameters":["admin"]}"#;
     assert_eq!(names(&send(&c, "POST", "/command/httpcommand/sql/", positional, &[]).ok_json()), ["admin"]);
@@ -174,21 +179,9 @@ fn sql_paths_as_orientdb_accepts_them() {
     assert_eq!(q.ok_json()["result"][0]["two"], 2);
 
     // Limit and fetch plan in the path; the body replaces the path's text.
-    let r = send(
-        &c,
-        "POST",
-        "/command/httpcommand/sql/-/2",
-        "select from Person order by name",
-        &[("Content-Type", "text/plain")],
-    );
+    let r = send_text(&c, "/command/httpcommand/sql/-/2", "select from Person order by name");
     assert_eq!(names(&r.ok_json()), ["admin", "reader"]);
-    let r = send(
-        &c,
-        "POST",
-        "/command/httpcommand/sql/-/1/*:1",
-        "select from Person order by name",
-        &[("Content-Type", "text/plain")],
-    );
+    let r = send_text(&c, "/command/httpcommand/sql/-/1/*:1", "select from Person order by name");
     assert_eq!(names(&r.ok_json()), ["admin"]);
     let r = c.request("POST", "/command/httpcommand/sql/select%20from%20Person/-1/*:0", None);
     assert_eq!(names(&r.ok_json()).len(), 3);
