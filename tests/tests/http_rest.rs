@@ -501,3 +501,68 @@ fn cors_preflight_and_origins() {
     assert_eq!(other.status, 200);
     assert_eq!(other.header("access-control-allow-origin"), None);
 }
+
+/// The README's table of OrientDB REST endpoints stays true: each row marked supported or
+/// partly is routed (no "no such path" 404, no 405), and each row marked not is not.
+#[test]
+fn readme_rest_table_is_routed() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let rows: Vec<(String, String, String)> = readme
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            let (method, path) = cells.first()?.trim_matches('`').split_once(' ')?;
+            Some((method.to_string(), path.to_string(), cells.get(1)?.to_string()))
+        })
+        .collect();
+    assert!(rows.len() >= 20, "the README's REST table was not found: {rows:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let c = server.client();
+    create_db(&c, "t");
+    for (method, template, status) in rows {
+        let path = template
+            .replace("{db}", "t")
+            .replace("{storage}", "plocal")
+            .replace("{lang}", "sql")
+            .replace("{text}", "select%201")
+            .replace("{limit}", "5")
+            .replace("{plan}", "*:0")
+            .replace("{rid}", "9:0")
+            .replace("{class}", "V")
+            .replace("{name}", "v")
+            .replace("{key}", "k");
+        let r = c.request(&method, &path, None);
+        let unrouted = r.status == 405 || (r.status == 404 && r.text().contains("no such path"));
+        match status.as_str() {
+            "supported" | "partly" => assert!(!unrouted, "{method} {template} is listed as {status}: {}", r.text()),
+            "not" => assert!(unrouted, "{method} {template} is listed as not supported but answers {}", r.status),
+            other => panic!("{method} {template}: unknown status '{other}'"),
+        }
+    }
+}
+
+/// HttpGraphTest.updateWithEdges: a vertex read back and sent whole with `PUT` keeps its
+/// edges (its `out_*` list is not a field to write).
+#[test]
+fn put_of_an_echoed_vertex_keeps_its_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let c = server.client();
+    create_db(&c, "httpgraph");
+    sql(&c, "httpgraph", "create class Foo extends V");
+    sql(&c, "httpgraph", "create class FooEdge extends E");
+    let v1 = sql(&c, "httpgraph", "create vertex Foo set name = 'foo1'")["result"][0].clone();
+    let v2 = sql(&c, "httpgraph", "create vertex Foo set name = 'foo2'")["result"][0].clone();
+    let (a, b) = (v1["@rid"].as_str().unwrap(), v2["@rid"].as_str().unwrap());
+    sql(&c, "httpgraph", &format!("create edge FooEdge from {a} to {b}"));
+    let mut created = c.get(&rid_path("httpgraph", &v1)).ok_json();
+    assert_eq!(created["out_FooEdge"].as_array().map(Vec::len), Some(1), "{created}");
+    created["name"] = json!("fooUpdated");
+    let updated = c.put_json(&rid_path("httpgraph", &created), &created).ok_json();
+    assert_eq!(updated["name"], "fooUpdated");
+    assert_eq!(updated["out_FooEdge"], created["out_FooEdge"], "{updated}");
+    assert_eq!(updated["@fieldTypes"].as_str().map(|t| t.contains("out_FooEdge=g")), Some(true), "{updated}");
+}
