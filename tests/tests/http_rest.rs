@@ -274,7 +274,13 @@ fn sessions_from_connect_authenticate_until_disconnect() {
     let r = root.get("/connect/httpconnection");
     assert_eq!(r.status, 204, "{}", r.text());
     let set = r.header("set-cookie").expect("a session cookie").to_string();
-    assert!(set.starts_with("OSESSIONID=OS") && set.contains("Path=/") && set.contains("HttpOnly"), "{set}");
+    assert!(
+        set.starts_with("OSESSIONID=OS")
+            && set.contains("Path=/")
+            && set.contains("HttpOnly")
+            && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     let cookie = set.split(';').next().unwrap().to_string();
     root.get("/connect/nosuchdb").assert_error(404);
 

@@ -1,8 +1,8 @@
 //! OrientDB's HTTP sessions (`OHttpSessionManager`, `OServerCommandGetConnect`,
 //! `OServerCommandGetDisconnect`): `GET /connect/{db}` with Basic credentials answers 204
-//! and the cookie `OSESSIONID=<id>; Path=/; HttpOnly`; later requests that carry the cookie
-//! and no credentials are authenticated by it; `GET /disconnect` forgets it and answers 401
-//! "Logged out".
+//! and the cookie `OSESSIONID=<id>; Path=/; HttpOnly; SameSite=Strict`; later requests that
+//! carry the cookie and no credentials are authenticated by it; `GET /disconnect` forgets it
+//! and answers 401 "Logged out".
 //!
 //! Promises:
 //! - A session belongs to one database (as in `OServerCommandAuthenticatedDbAbstract`): used
@@ -13,8 +13,8 @@
 //! - The table is bounded: at most `max_sessions` sessions ([limits] of basalt.toml); a new
 //!   one past the bound replaces the least recently used. A session unused for
 //!   `session_timeout_ms` expires. Ids are 128 random bits from the OS.
-//! - The session keeps the role the user had at connect; removing the user ends it at its
-//!   next use (the user list is checked on every use).
+//! - A session acts with its user's current role (the user list is checked on every use);
+//!   removing the user ends the session at its next use.
 //!
 //! The table is sans-IO: every method takes `now`.
 
@@ -154,9 +154,11 @@ pub fn cookie(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() > 1)
 }
 
-/// The `Set-Cookie` value for a session id (OrientDB's `OHttpResponseImpl.send`).
+/// The `Set-Cookie` value for a session id (OrientDB's `OHttpResponseImpl.send`, with
+/// `SameSite=Strict` as `network.http.session.cookie.sameSite` defaults to): a page of
+/// another site cannot make the browser send it.
 pub fn set_cookie(id: &str) -> String {
-    format!("{COOKIE}={id}; Path=/; HttpOnly")
+    format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict")
 }
 
 /// The database a path names (`/{command}/{db}/...`), if any. `/distributed/...` and
