@@ -155,6 +155,8 @@ pub struct HttpSection {
     pub max_body_bytes: Option<usize>,
     /// Requests slower than this are logged.
     pub slow_request_ms: Option<u64>,
+    /// Browser origins answered with CORS headers (`"*"`: any).
+    pub cors_allowed_origins: Option<Vec<String>>,
 }
 
 /// `[cluster]` of the config file.
@@ -323,6 +325,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Slow request threshold.
     pub slow_request_ms: u64,
+    /// Browser origins answered with CORS headers (`"*"`: any; empty: no CORS headers).
+    pub cors_allowed_origins: Vec<String>,
     /// Cluster name.
     pub cluster_name: String,
     /// Cluster port.
@@ -366,6 +370,7 @@ impl std::fmt::Debug for Settings {
             .field("tls", &self.tls)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("slow_request_ms", &self.slow_request_ms)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("cluster_name", &self.cluster_name)
             .field("cluster_port", &self.cluster_port)
             .field("seeds", &self.seeds)
@@ -427,6 +432,8 @@ fn default_config_text() -> String {
 # max_body_bytes = 16777216\n\
 # Requests slower than this are logged as slow.\n\
 # slow_request_ms = 1000\n\
+# Browser pages from these origins may call the API (CORS); \"*\" allows any.\n\
+# cors_allowed_origins = [\"https://studio.example.com\"]\n\
 \n\
 [cluster]\n\
 # name = \"basalt\"\n\
@@ -602,6 +609,7 @@ pub fn resolve(args: &Args) -> Result<Settings, ConfigError> {
         tls,
         max_body_bytes: file.http.max_body_bytes.unwrap_or(16 << 20),
         slow_request_ms: file.http.slow_request_ms.unwrap_or(1000),
+        cors_allowed_origins: file.http.cors_allowed_origins.clone().unwrap_or_default(),
         cluster_name: args.cluster_name.clone().or(file.cluster.name).unwrap_or_else(|| "basalt".into()),
         cluster_port: args.cluster_port.or(file.cluster.port).unwrap_or(2434),
         seeds: args.seeds.clone().or(file.cluster.seeds).unwrap_or_default(),
@@ -658,6 +666,10 @@ pub struct Limits {
     pub reopen_backoff_initial_ms: u64,
     /// Longest wait between two tries to reopen an offline database.
     pub reopen_backoff_max_ms: u64,
+    /// Most HTTP sessions (`GET /connect/{db}`) held; past it the least recently used goes.
+    pub max_sessions: usize,
+    /// An HTTP session unused this long expires (OrientDB's `network.http.sessionExpireTimeout`).
+    pub session_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -678,6 +690,8 @@ impl Default for Limits {
             min_password_length: 8,
             reopen_backoff_initial_ms: 1_000,
             reopen_backoff_max_ms: 60_000,
+            max_sessions: 1024,
+            session_timeout_ms: 900_000,
         }
     }
 }
@@ -694,6 +708,8 @@ impl Limits {
             ("login_queue", self.login_queue as u64),
             ("min_password_length", self.min_password_length as u64),
             ("reopen_backoff_initial_ms", self.reopen_backoff_initial_ms),
+            ("max_sessions", self.max_sessions as u64),
+            ("session_timeout_ms", self.session_timeout_ms),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("[limits] {name} must be at least 1"));

@@ -190,7 +190,7 @@ fn users_and_roles() {
     for client in [anon.clone(), anon.login("root", "wrong"), anon.login("nobody", PASSWORD)] {
         let r = client.get("/listDatabases");
         r.assert_error(401);
-        assert_eq!(r.header("www-authenticate"), Some("Basic realm=\"basalt\""), "{:?}", r.headers);
+        assert_eq!(r.header("www-authenticate"), Some("Basic realm=\"OrientDB Server\""), "{:?}", r.headers);
     }
     for header in ["Bearer abc", "Basic !!!", "Basic", "Basic cm9vdA=="] {
         let r = anon.try_request("GET", "/listDatabases", None, &[("Authorization", header)]).unwrap();

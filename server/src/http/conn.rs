@@ -60,6 +60,36 @@ pub struct Activity {
     kill: Notify,
     /// Set with `kill`, so a close asked before the watchdog waits is not missed.
     killed: AtomicBool,
+    /// What `/connections` shows of it.
+    pub usage: Usage,
+}
+
+/// What `GET /connections` shows of a connection (OrientDB's `OServerInfo.getConnections`).
+#[derive(Debug, Default)]
+pub struct Usage {
+    /// When it was accepted, in milliseconds since the Unix epoch.
+    pub connected_on_ms: AtomicU64,
+    /// When its last request came, in milliseconds since the Unix epoch.
+    pub last_request_ms: AtomicU64,
+    /// Requests it sent.
+    pub requests: AtomicU64,
+    /// The client's address.
+    pub peer: Mutex<Option<std::net::SocketAddr>>,
+    /// The user and database its last authenticated request named.
+    pub last: Mutex<(String, String)>,
+}
+
+/// Milliseconds since the Unix epoch.
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Usage {
+    /// Notes the user and database of an authenticated request.
+    pub fn note(&self, user: &str, db: Option<&str>) {
+        let mut l = lock(&self.last);
+        *l = (user.to_string(), db.unwrap_or("-").to_string());
+    }
 }
 
 /// Ends a request's in-flight count when dropped.
@@ -81,6 +111,7 @@ impl Activity {
     fn new() -> Activity {
         let a = Activity::default();
         a.waiting_since_ms.store(now_ms(), Ordering::Relaxed);
+        a.usage.connected_on_ms.store(wall_ms(), Ordering::Relaxed);
         a
     }
 
@@ -88,6 +119,8 @@ impl Activity {
     pub fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.header_since_ms.store(0, Ordering::Relaxed);
+        self.usage.requests.fetch_add(1, Ordering::Relaxed);
+        self.usage.last_request_ms.store(wall_ms(), Ordering::Relaxed);
         InFlight(self.clone())
     }
 
@@ -299,6 +332,13 @@ impl Tracker {
             refusals: Arc::new(Semaphore::new(REFUSALS_MAX)),
             refused: Mutex::new((0, None)),
         }
+    }
+
+    /// The open connections by id, in id order.
+    pub fn connections(&self) -> Vec<(u64, Arc<Activity>)> {
+        let mut v: Vec<_> = lock(&self.live).iter().map(|(id, a)| (*id, a.clone())).collect();
+        v.sort_by_key(|(id, _)| *id);
+        v
     }
 
     /// The timeouts.

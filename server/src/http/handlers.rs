@@ -18,7 +18,6 @@ use serde_json::{json, Value as Json_};
 use super::{ApiError, Caller};
 use crate::app::App;
 use crate::query::{Access, Params, QueryRequest};
-use crate::records::{client_record, record_json};
 use crate::registry::DbHandle;
 use crate::users::Role;
 
@@ -27,15 +26,17 @@ mod query_stream;
 type ApiResult = Result<Response, ApiError>;
 
 /// Runs blocking engine work off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("request task failed: {e}")))?
 }
 
-fn parse_json(body: &[u8]) -> Result<Json_, ApiError> {
+pub(super) fn parse_json(body: &[u8]) -> Result<Json_, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
 }
 
-fn parse_rid(s: &str) -> Result<Rid, ApiError> {
+pub(super) fn parse_rid(s: &str) -> Result<Rid, ApiError> {
     Rid::parse(s).filter(|r| !r.is_temporary()).ok_or_else(|| {
         ApiError::bad_request(format!("'{s}' is not a record id; write it as cluster:position, e.g. 9:1"))
     })
@@ -43,7 +44,7 @@ fn parse_rid(s: &str) -> Result<Rid, ApiError> {
 
 /// Commits through the document API, counted in the database's metrics like SQL commits
 /// (latency of the ones that succeed, a count of the refused ones).
-fn commit(h: &DbHandle, tx: &Transaction) -> Result<basalt_engine::Committed, ApiError> {
+pub(super) fn commit(h: &DbHandle, tx: &Transaction) -> Result<basalt_engine::Committed, ApiError> {
     let started = Instant::now();
     match h.db.commit(tx) {
         Ok(c) => {
@@ -57,11 +58,11 @@ fn commit(h: &DbHandle, tx: &Transaction) -> Result<basalt_engine::Committed, Ap
     }
 }
 
-fn db(app: &App, name: &str) -> Result<Arc<DbHandle>, ApiError> {
+pub(super) fn db(app: &App, name: &str) -> Result<Arc<DbHandle>, ApiError> {
     Ok(app.registry.get(name)?)
 }
 
-fn access_of(role: Role) -> Access {
+pub(super) fn access_of(role: Role) -> Access {
     match role {
         Role::Reader => Access::Read,
         Role::Writer => Access::Write,
@@ -94,25 +95,13 @@ fn db_status_json(s: &crate::registry::DbStatus) -> Json_ {
     j
 }
 
-fn database_info(h: &DbHandle) -> Result<Json_, ApiError> {
+pub(super) fn database_info(h: &DbHandle) -> Result<Json_, ApiError> {
     let snap = h.db.snapshot();
     let schema = snap.schema();
-    let mut classes = Vec::new();
-    for c in schema.classes.values() {
-        let props: Vec<Json_> = c
-            .properties
-            .values()
-            .map(|p| {
-                json!({"name": p.name, "type": p.ty.name(), "linkedClass": p.linked_class,
-                       "linkedType": p.linked_type.map(|t| t.name()), "mandatory": p.mandatory,
-                       "notNull": p.not_null, "readonly": p.readonly})
-            })
-            .collect();
-        classes.push(json!({
-            "name": c.name, "superClass": c.superclass, "abstract": c.is_abstract, "strictMode": c.strict,
-            "clusters": c.clusters, "defaultCluster": c.clusters.first(), "records": snap.count(&c.name, false)?,
-            "properties": props,
-        }));
+    // Each class as OrientDB's exportClass writes it; `strictMode` stays for Basalt's console.
+    let mut classes = super::schema::classes_json(&snap)?;
+    for c in &mut classes {
+        c["strictMode"] = c["strictmode"].clone();
     }
     let clusters: Vec<Json_> = schema
         .clusters
@@ -129,26 +118,75 @@ fn database_info(h: &DbHandle) -> Result<Json_, ApiError> {
         .collect();
     let stats = h.db.stats();
     Ok(json!({
+        "server": {"version": env!("CARGO_PKG_VERSION"), "osName": std::env::consts::OS, "osArch": std::env::consts::ARCH},
         "name": h.name, "status": if h.db.offline_reason().is_some() { "OFFLINE" } else { "ONLINE" },
         "appliedLsn": snap.applied_lsn().0, "checkpointLsn": stats.checkpoint_lsn,
         "classes": classes, "clusters": clusters, "indexes": indexes,
     }))
 }
 
-/// `POST /database/{db}`.
+/// `POST /database/{db}`. A body `{"adminPassword": "..."}` (OrientDB's
+/// `OServerCommandPostDatabase`) also gives the user `admin` (role admin) that password:
+/// a new user is created, an existing `admin` must already have that password (else 409).
+/// Both are checked before the database is created, so a refusal creates nothing.
 pub async fn create_database(
     State(app): State<Arc<App>>,
     Extension(caller): Extension<Caller>,
     Path(name): Path<String>,
+    body: Bytes,
 ) -> ApiResult {
     caller.require(Role::Admin, "create databases")?;
+    let admin_password = admin_password_of(&body)?;
     let app2 = app.clone();
     let info = blocking(move || {
+        let new_admin = match &admin_password {
+            Some(pw) => check_admin_password(&app2, pw)?,
+            None => false,
+        };
         let h = app2.registry.create(&name)?;
+        if let (true, Some(pw)) = (new_admin, &admin_password) {
+            app2.users.set("admin", pw, Role::Admin).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        }
         database_info(&h)
     })
     .await?;
     Ok((StatusCode::OK, Json(info)).into_response())
+}
+
+/// The `adminPassword` of a create-database body, if any.
+fn admin_password_of(body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let j = super::rest_compat::parse_body(body)?;
+    match j.get("adminPassword") {
+        None | Some(Json_::Null) => Ok(None),
+        Some(Json_::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ApiError::bad_request(format!("\"adminPassword\" must be a string, not {other}"))),
+    }
+}
+
+/// Whether user `admin` must be created with `password` (true), or exists with it (false);
+/// refuses a password the user table would refuse, and an existing `admin` with another one.
+fn check_admin_password(app: &App, password: &str) -> Result<bool, ApiError> {
+    if app.users.list().iter().any(|(n, _)| n == "admin") {
+        return match app.users.authenticate("admin", password) {
+            Some(_) => Ok(false),
+            None => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "User exists",
+                "user 'admin' exists with another password; leave out \"adminPassword\", or change it with POST /users",
+            )),
+        };
+    }
+    let min = app.users.min_password_length();
+    let chars = password.chars().count();
+    if chars < min {
+        return Err(ApiError::bad_request(format!(
+            "adminPassword has {chars} characters; it needs at least {min} (min_password_length in [limits] of basalt.toml)"
+        )));
+    }
+    Ok(true)
 }
 
 /// `POST /database/{db}/{storage}` (OrientDB's `plocal`; `memory` is stored like plocal).
@@ -156,11 +194,12 @@ pub async fn create_database_typed(
     state: State<Arc<App>>,
     caller: Extension<Caller>,
     Path((name, storage)): Path<(String, String)>,
+    body: Bytes,
 ) -> ApiResult {
     if !["plocal", "memory", "local"].contains(&storage.to_lowercase().as_str()) {
         return Err(ApiError::bad_request(format!("unknown storage type '{storage}'; use plocal")));
     }
-    create_database(state, caller, Path(name)).await
+    create_database(state, caller, Path(name), body).await
 }
 
 /// `GET /database/{db}`.
@@ -190,7 +229,7 @@ pub async fn digest(State(app): State<Arc<App>>, Path(name): Path<String>) -> Ap
 }
 
 /// Reads `/command`'s body: SQL text, or `{"command": ..., "parameters": ...}`.
-fn command_body(headers: &HeaderMap, body: &[u8]) -> Result<(String, Params), ApiError> {
+pub(super) fn command_body(headers: &HeaderMap, body: &[u8]) -> Result<(String, Params), ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -209,7 +248,7 @@ fn command_body(headers: &HeaderMap, body: &[u8]) -> Result<(String, Params), Ap
     Ok((command.to_string(), params))
 }
 
-fn check_lang(lang: &str) -> Result<(), ApiError> {
+pub(super) fn check_lang(lang: &str) -> Result<(), ApiError> {
     if lang.eq_ignore_ascii_case("sql") {
         Ok(())
     } else {
@@ -217,7 +256,7 @@ fn check_lang(lang: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn run_sql(app: Arc<App>, name: &str, headers: &HeaderMap, req: QueryRequest) -> ApiResult {
+pub(super) async fn run_sql(app: Arc<App>, name: &str, headers: &HeaderMap, req: QueryRequest) -> ApiResult {
     let h = db(&app, name)?;
     let limits = query_stream::limits(&app.settings.query, headers)?;
     let started = Instant::now();
@@ -339,70 +378,6 @@ pub async fn query_limited(
     run_sql(app, &name, &headers, req).await
 }
 
-/// `POST /batch/{db}`: OrientDB's batch of operations, run as one transaction.
-pub async fn batch(
-    State(app): State<Arc<App>>,
-    Extension(caller): Extension<Caller>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let j = parse_json(&body)?;
-    let ops = j
-        .get("operations")
-        .and_then(|o| o.as_array())
-        .ok_or_else(|| ApiError::bad_request("the batch needs an \"operations\" array"))?;
-    let transaction = j.get("transaction").and_then(|t| t.as_bool()).unwrap_or(true);
-    let mut script = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        let kind = op.get("type").and_then(|t| t.as_str()).unwrap_or("");
-        match kind {
-            "script" | "cmd" | "command" => {
-                let lang = op.get("language").and_then(|l| l.as_str()).unwrap_or("sql");
-                check_lang(lang)?;
-                let field = if kind == "script" { "script" } else { "command" };
-                match op.get(field) {
-                    Some(Json_::String(s)) => script.push(s.clone()),
-                    Some(Json_::Array(lines)) => {
-                        for l in lines {
-                            let l = l.as_str().ok_or_else(|| {
-                                ApiError::bad_request(format!("operation {i}: \"{field}\" lines must be strings"))
-                            })?;
-                            script.push(l.to_string());
-                        }
-                    }
-                    _ => {
-                        return Err(ApiError::bad_request(format!(
-                            "operation {i}: needs a \"{field}\" string or array"
-                        )))
-                    }
-                }
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "operation {i}: type '{other}' is not supported in a batch; use \"script\" or \"cmd\" with SQL"
-                )))
-            }
-        }
-    }
-    let text = script.iter().map(|s| s.trim().trim_end_matches(';').to_string()).collect::<Vec<_>>().join(";\n");
-    let params = Params::from_json(j.get("parameters")).map_err(ApiError::bad_request)?;
-    let req = QueryRequest { text, params, access: access_of(caller.role), limit: None, transaction };
-    run_sql(app, &name, &headers, req).await
-}
-
-/// `GET /document/{db}/{rid}`.
-pub async fn get_document(State(app): State<Arc<App>>, Path((name, rid)): Path<(String, String)>) -> ApiResult {
-    let rid = parse_rid(&rid)?;
-    let h = db(&app, &name)?;
-    let j = blocking(move || {
-        let r = h.db.snapshot().get(rid)?.ok_or_else(|| ApiError::not_found(format!("record {rid} not found")))?;
-        record_json(&r).map_err(ApiError::internal)
-    })
-    .await?;
-    Ok(Json(j).into_response())
-}
-
 /// `HEAD /document/{db}/{rid}`.
 pub async fn head_document(State(app): State<Arc<App>>, Path((name, rid)): Path<(String, String)>) -> ApiResult {
     let rid = parse_rid(&rid)?;
@@ -412,7 +387,7 @@ pub async fn head_document(State(app): State<Arc<App>>, Path((name, rid)): Path<
 }
 
 /// Drops the fields a client echoes back from a record it read: a vertex's link bags.
-fn without_bags(mut d: Document, kind: RecordKind) -> Document {
+pub(super) fn without_bags(mut d: Document, kind: RecordKind) -> Document {
     if kind == RecordKind::Vertex {
         let names: Vec<String> = d.names().filter(|n| is_graph_field(n)).map(str::to_string).collect();
         for n in names {
@@ -431,7 +406,7 @@ pub async fn create_document(
     body: Bytes,
 ) -> ApiResult {
     caller.require(Role::Writer, "write data")?;
-    let rec = client_record(&parse_json(&body)?).map_err(ApiError::bad_request)?;
+    let (rec, _) = super::rest_compat::record_from_body(&body)?;
     let class = rec.class.ok_or_else(|| ApiError::bad_request("the record needs an \"@class\""))?;
     let h = db(&app, &name)?;
     let j = blocking(move || {
@@ -459,62 +434,10 @@ pub async fn create_document(
         };
         let c = commit(&h, &tx)?;
         let r = h.db.snapshot().get(c.rid(temp))?.ok_or_else(|| ApiError::internal("the created record is missing"))?;
-        record_json(&r).map_err(ApiError::internal)
+        super::rest_compat::document_json(&r)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(j)).into_response())
-}
-
-async fn update_document(
-    app: Arc<App>,
-    caller: Caller,
-    name: String,
-    rid: String,
-    body: Bytes,
-    merge: bool,
-) -> ApiResult {
-    caller.require(Role::Writer, "write data")?;
-    let rid = parse_rid(&rid)?;
-    let rec = client_record(&parse_json(&body)?).map_err(ApiError::bad_request)?;
-    let h = db(&app, &name)?;
-    let j = blocking(move || {
-        let (kind, current) = {
-            let snap = h.db.snapshot();
-            let r = snap.get(rid)?.ok_or_else(|| ApiError::not_found(format!("record {rid} not found")))?;
-            (r.kind(), r.fields().map_err(|e| ApiError::internal(e.to_string()))?)
-        };
-        let mut fields = if merge { current } else { Document::new() };
-        for (k, v) in without_bags(rec.fields, kind).into_fields() {
-            fields.set(k, v);
-        }
-        let mut tx = Transaction::new();
-        tx.update(rid, rec.version, fields);
-        commit(&h, &tx)?;
-        let r = h.db.snapshot().get(rid)?.ok_or_else(|| ApiError::not_found(format!("record {rid} not found")))?;
-        record_json(&r).map_err(ApiError::internal)
-    })
-    .await?;
-    Ok(Json(j).into_response())
-}
-
-/// `PUT /document/{db}/{rid}`: replaces the fields (`@version` checks for conflicts).
-pub async fn put_document(
-    State(app): State<Arc<App>>,
-    Extension(caller): Extension<Caller>,
-    Path((name, rid)): Path<(String, String)>,
-    body: Bytes,
-) -> ApiResult {
-    update_document(app, caller, name, rid, body, false).await
-}
-
-/// `PATCH /document/{db}/{rid}`: sets the given fields, keeps the others.
-pub async fn patch_document(
-    State(app): State<Arc<App>>,
-    Extension(caller): Extension<Caller>,
-    Path((name, rid)): Path<(String, String)>,
-    body: Bytes,
-) -> ApiResult {
-    update_document(app, caller, name, rid, body, true).await
 }
 
 /// `DELETE /document/{db}/{rid}`: a vertex goes with its edges.
@@ -593,15 +516,6 @@ pub async fn distributed_node(State(app): State<Arc<App>>) -> ApiResult {
         "localId": app.settings.node_name,
         "localName": app.settings.node_name,
         "members": members,
-    }))
-    .into_response())
-}
-
-/// `GET /server`.
-pub async fn server_info(State(app): State<Arc<App>>) -> ApiResult {
-    Ok(Json(json!({
-        "name": "basalt", "version": env!("CARGO_PKG_VERSION"), "node": app.settings.node_name,
-        "uptimeSeconds": app.started.elapsed().as_secs(), "databases": app.registry.names(),
     }))
     .into_response())
 }

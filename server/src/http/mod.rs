@@ -7,15 +7,28 @@
 //! request's body must arrive within `body_timeout_ms` (`read_body_in_time`).
 //!
 //! `/health` and `/ready` are the only routes answered without credentials (probes carry
-//! none); they are added after the auth layer.
+//! none); they are added after the auth layer, with `/disconnect` (which only forgets a
+//! session) and `OPTIONS` (CORS preflights carry no credentials; `cors`). A request with an
+//! `OSESSIONID` cookie from `GET /connect/{db}` is authenticated by its session (`session`,
+//! `connect`). Before routing, paths are put in the form OrientDB's `checkSyntax` reads
+//! (`rest_compat::normalize_request`: no trailing slash, `+` is a space).
 
+mod batch;
 mod conn;
+mod connect;
+mod cors;
+mod documents;
 mod error;
 mod export;
 mod handlers;
 mod login;
 mod observe;
 mod ops;
+mod query_paths;
+mod rest_compat;
+mod schema;
+mod server_info;
+mod session;
 mod snapshot;
 
 use std::convert::Infallible;
@@ -62,6 +75,10 @@ pub struct PeerAddr(pub SocketAddr);
 struct AuthState {
     /// The login pool and failure tables.
     login: Arc<LoginGuard>,
+    /// The server (its users, for sessions).
+    app: Arc<App>,
+    /// The HTTP sessions.
+    sessions: Arc<session::Sessions>,
 }
 
 /// Who is calling, once authenticated.
@@ -89,14 +106,21 @@ impl Caller {
     }
 }
 
-/// The router with every route and middleware (and a login pool of its own).
+/// The router with every route and middleware (and a login pool, session table and
+/// connection tracker of its own). Paths are routed as sent: [`serve`] normalizes them
+/// first (`rest_compat::normalize_request`).
 pub fn router(app: Arc<App>) -> Router {
     let login = Arc::new(LoginGuard::new(app.users.clone(), &app.settings.limits));
-    router_with(app, login)
+    let tracker = Arc::new(conn::Tracker::new(&app.settings.limits));
+    router_with(app, login, tracker)
 }
 
-/// The router, checking logins with `login`.
-fn router_with(app: Arc<App>, login: Arc<LoginGuard>) -> Router {
+/// The router, checking logins with `login` and listing the connections of `tracker`.
+fn router_with(app: Arc<App>, login: Arc<LoginGuard>, tracker: Arc<conn::Tracker>) -> Router {
+    let limits = &app.settings.limits;
+    let sessions =
+        Arc::new(session::Sessions::new(limits.max_sessions, Duration::from_millis(limits.session_timeout_ms)));
+    let auth = AuthState { login, app: app.clone(), sessions: sessions.clone() };
     let routes = Router::new()
         .route("/listDatabases", get(handlers::list_databases))
         .route(
@@ -110,52 +134,91 @@ fn router_with(app: Arc<App>, login: Arc<LoginGuard>) -> Router {
         .route("/database/{db}/{storage}", post(handlers::create_database_typed))
         .route("/command/{db}/{lang}", post(handlers::command))
         .route("/command/{db}/{lang}/{text}", post(handlers::command_in_path))
+        .route("/command/{db}/{lang}/{text}/{limit}", post(query_paths::command_with_limit))
+        .route("/command/{db}/{lang}/{text}/{limit}/{plan}", post(query_paths::command_with_fetch_plan))
         .route("/query/{db}/{lang}/{text}", get(handlers::query))
         .route("/query/{db}/{lang}/{text}/{limit}", get(handlers::query_limited))
-        .route("/batch/{db}", post(handlers::batch))
-        .route("/document/{db}", post(handlers::create_document))
+        .route("/query/{db}/{lang}/{text}/{limit}/{plan}", get(query_paths::query_with_fetch_plan))
+        .route("/batch/{db}", post(batch::batch))
+        .route("/batch/{db}/{lang}", post(batch::batch_with_lang))
+        .route(
+            "/document/{db}",
+            post(handlers::create_document)
+                .put(documents::put_document_by_body)
+                .patch(documents::patch_document_by_body),
+        )
         .route(
             "/document/{db}/{rid}",
-            get(handlers::get_document)
+            get(documents::get_document)
                 .head(handlers::head_document)
-                .put(handlers::put_document)
-                .patch(handlers::patch_document)
+                .put(documents::put_document)
+                .patch(documents::patch_document)
                 .delete(handlers::delete_document),
         )
+        .route("/class/{db}/{class}", get(schema::get_class).post(schema::create_class).delete(schema::drop_class))
+        .route("/cluster/{db}/{name}", get(schema::get_cluster))
+        .route("/cluster/{db}/{name}/{limit}", get(schema::get_cluster_limited))
+        .route("/connect/{db}", get(connect::connect).head(connect::connect))
+        .route("/connections", get(server_info::connections))
+        .route("/connections/{db}", get(server_info::connections_of))
         .route("/distributed/status", get(handlers::distributed_status))
         .route("/distributed/node", get(handlers::distributed_node))
         .route("/distributed/nodes/{name}", axum::routing::delete(ops::remove_node))
         .route("/metrics", get(ops::metrics))
-        .route("/server", get(handlers::server_info))
+        .route("/server", get(server_info::server_info))
         .route("/users", get(handlers::list_users).post(handlers::set_user))
         .route("/users/{name}", axum::routing::delete(handlers::delete_user))
         .fallback(handlers::unknown_path)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .route_layer(middleware::from_fn_with_state(app.clone(), read_body_in_time))
-        .route_layer(middleware::from_fn_with_state(AuthState { login }, authenticate))
+        .route_layer(middleware::from_fn_with_state(auth, authenticate))
         .route("/health", get(ops::health))
-        .route("/ready", get(ops::ready));
+        .route("/ready", get(ops::ready))
+        .route("/disconnect", get(connect::disconnect));
     routes
+        .layer(axum::Extension(sessions))
+        .layer(axum::Extension(tracker))
         .layer(middleware::from_fn(envelope))
+        .layer(middleware::from_fn_with_state(app.clone(), cors::cors))
         .layer(middleware::from_fn_with_state(app.clone(), refuse_large_bodies))
         .layer(middleware::from_fn_with_state(app.clone(), observe::observe))
         .layer(axum::extract::DefaultBodyLimit::max(app.settings.max_body_bytes))
         .with_state(app)
 }
 
-/// Checks HTTP Basic credentials (see [`login`]); puts the [`Caller`] in the request.
-async fn authenticate(State(auth): State<AuthState>, mut req: Request, next: Next) -> Response {
-    let Some((user, password)) = basic_credentials(req.headers()) else {
-        return ApiError::unauthorized("send HTTP Basic credentials (e.g. curl -u root:PASSWORD)").into_response();
-    };
-    let address = req.extensions().get::<PeerAddr>().map(|p| p.0.ip());
-    match auth.login.login(address, &user, &password).await {
-        Ok(role) => {
-            req.extensions_mut().insert(Caller { user, role });
-            next.run(req).await
+/// Checks the session cookie, else HTTP Basic credentials (see [`login`]); puts the
+/// [`Caller`] in the request; gives a 401 OrientDB's realm.
+async fn authenticate(State(auth): State<AuthState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let headers = req.headers().clone();
+    let mut resp = authenticated(auth, req, next).await;
+    connect::set_realm(&path, &headers, &mut resp);
+    resp
+}
+
+async fn authenticated(auth: AuthState, mut req: Request, next: Next) -> Response {
+    let basic = basic_credentials(req.headers());
+    let from_session =
+        connect::session_caller(&auth.app, &auth.sessions, &req, basic.as_ref().map(|(u, _)| u.as_str()));
+    let caller = match (from_session, basic) {
+        (Err(e), _) => return e.into_response(),
+        (Ok(Some(caller)), _) => caller,
+        (Ok(None), None) => {
+            return ApiError::unauthorized("send HTTP Basic credentials (e.g. curl -u root:PASSWORD)").into_response()
         }
-        Err(e) => e.into_response(),
+        (Ok(None), Some((user, password))) => {
+            let address = req.extensions().get::<PeerAddr>().map(|p| p.0.ip());
+            match auth.login.login(address, &user, &password).await {
+                Ok(role) => Caller { user, role },
+                Err(e) => return e.into_response(),
+            }
+        }
+    };
+    if let Some(activity) = req.extensions().get::<Arc<conn::Activity>>() {
+        activity.usage.note(&caller.user, session::path_database(req.uri().path()).as_deref());
     }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
 }
 
 /// Reads the whole body (at most `max_body_bytes`) within `body_timeout_ms` before the
@@ -328,8 +391,8 @@ pub async fn serve(
     drain: Duration,
 ) {
     let login = Arc::new(LoginGuard::new(app.users.clone(), &app.settings.limits));
-    let router = router_with(app.clone(), login);
     let tracker = Arc::new(conn::Tracker::new(&app.settings.limits));
+    let router = router_with(app.clone(), login, tracker.clone());
     let mut backoff = conn::AcceptBackoff::default();
     let mut conns = JoinSet::new();
     loop {
@@ -391,6 +454,9 @@ async fn connection(
     app.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
     app.metrics.connections_open.fetch_add(1, Ordering::Relaxed);
     let activity = slot.activity.clone();
+    if let Ok(mut p) = activity.usage.peer.lock() {
+        *p = Some(peer);
+    }
     let stream = conn::Watched::new(stream, activity.clone());
     let service = Tracked { router, activity: activity.clone(), peer };
     match tls {
@@ -425,6 +491,8 @@ impl hyper::service::Service<Request<hyper::body::Incoming>> for Tracked {
     fn call(&self, mut req: Request<hyper::body::Incoming>) -> Self::Future {
         use tower::ServiceExt;
         req.extensions_mut().insert(PeerAddr(self.peer));
+        req.extensions_mut().insert(self.activity.clone());
+        rest_compat::normalize_request(&mut req);
         let in_flight = self.activity.begin();
         let fut = self.router.clone().oneshot(req.map(axum::body::Body::new));
         Box::pin(async move {
