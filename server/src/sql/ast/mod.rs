@@ -297,12 +297,25 @@ pub enum Expr {
         /// Method name and arguments.
         call: Box<FunctionCall>,
     },
-    /// `target[index]`: list position or map key (the index is never a condition).
+    /// `target[index]`: list position or map key (the index is never a condition);
+    /// `target[a, b]` is an [`Expr::Array`] index: the value at each.
     Index {
         /// The collection.
         target: Box<Expr>,
         /// The position or key.
         index: Box<Expr>,
+    },
+    /// `target[from..to]` (`to` excluded) or `target[from...to]` (`to` included): the
+    /// positions of a collection in that range (OrientDB's `OArrayRangeSelector`).
+    Range {
+        /// The collection.
+        target: Box<Expr>,
+        /// The first position.
+        from: Box<Expr>,
+        /// The end position.
+        to: Box<Expr>,
+        /// `...`: the end position is included.
+        inclusive: bool,
     },
     /// `target[condition]`: keep the elements for which the condition holds.
     Filter {

@@ -503,6 +503,7 @@ pub(crate) fn eval(env: &Env<'_>, ctx: &Ctx<'_>, e: &Expr) -> Res<Value> {
         Expr::MethodCall { target, call } => eval_method(env, ctx, target, call),
         Expr::Member { target, member } => eval_member(env, ctx, target, member),
         Expr::Index { target, index } => eval_index(env, ctx, target, index),
+        Expr::Range { target, from, to, inclusive } => eval_range(env, ctx, target, from, to, *inclusive),
         Expr::Filter { target, condition } => eval_filter(env, ctx, target, condition),
         Expr::Negate(inner) => eval_arithmetic(env, ctx, ArithmeticOp::Sub, None, inner, e),
         Expr::Arithmetic { op, left, right } => eval_arithmetic(env, ctx, *op, Some(left), right, e),
@@ -572,8 +573,69 @@ fn eval_member(env: &Env<'_>, ctx: &Ctx<'_>, target: &Expr, member: &Member) -> 
 #[inline(never)]
 fn eval_index(env: &Env<'_>, ctx: &Ctx<'_>, target: &Expr, index: &Expr) -> Res<Value> {
     let t = eval(env, ctx, target)?;
+    if let Expr::Array(indexes) = index {
+        return eval_indexes(env, ctx, t, indexes);
+    }
     let i = eval(env, ctx, index)?;
     index_value(env, t, &i)
+}
+
+/// `target[a, b, ...]`: the value at each index, a null index making the whole null
+/// (OrientDB's `OArraySingleValuesSelector.execute`).
+fn eval_indexes(env: &Env<'_>, ctx: &Ctx<'_>, t: Value, indexes: &[Expr]) -> Res<Value> {
+    let mut out = Vec::with_capacity(indexes.len());
+    for index in indexes {
+        let i = eval(env, ctx, index)?;
+        if i.is_null() {
+            return Ok(Value::Null);
+        }
+        match (&t, &i) {
+            (Value::List(_) | Value::Set(_), Value::String(_)) => {
+                out.push(Value::List(
+                    items(t.clone()).into_iter().map(|e| index_value(env, e, &i)).collect::<Res<_>>()?,
+                ));
+            }
+            _ => out.push(index_value(env, t.clone(), &i)?),
+        }
+    }
+    Ok(Value::List(out))
+}
+
+/// `target[from..to]` / `target[from...to]`, with OrientDB's clamping
+/// (`OArrayRangeSelector.execute`): a missing start is 0, the end is cut to the length, a
+/// start past the end or after the end position gives null.
+#[inline(never)]
+fn eval_range(env: &Env<'_>, ctx: &Ctx<'_>, target: &Expr, from: &Expr, to: &Expr, inclusive: bool) -> Res<Value> {
+    let (Value::List(all) | Value::Set(all)) = eval(env, ctx, target)? else { return Ok(Value::Null) };
+    let position = |e: &Expr| -> Res<Option<i64>> {
+        let v = eval(env, ctx, e)?;
+        match v.as_i64() {
+            Some(n) => Ok(Some(n)),
+            None if v.is_null() => Ok(None),
+            None => Err(QueryError::Invalid(format!("a range position must be a whole number, not {}", v.type_name()))),
+        }
+    };
+    let start = position(from)?.unwrap_or(0);
+    let Some(end) = position(to)? else { return Ok(Value::Null) };
+    let end = if inclusive { end.saturating_add(1) } else { end };
+    if start > end {
+        return Ok(Value::Null);
+    }
+    let len = all.len() as i64;
+    if len == 0 {
+        return Ok(Value::List(all));
+    }
+    let start = start.max(0);
+    if len < start {
+        return Ok(Value::Null);
+    }
+    let start = start.min(len - 1);
+    let end = end.min(len);
+    if end < start {
+        // Java's Arrays.copyOfRange refuses this; OrientDB fails the query.
+        return Err(QueryError::Invalid(format!("range end {end} is before its start {start}")));
+    }
+    Ok(Value::List(all.into_iter().skip(start as usize).take((end - start) as usize).collect()))
 }
 
 #[inline(never)]
@@ -615,21 +677,65 @@ fn eval_compare(env: &Env<'_>, ctx: &Ctx<'_>, op: CompareOp, left: &Expr, right:
     Ok(Value::Bool(compare(op, &l, &r, e)?))
 }
 
+/// `left [NOT] IN right`. A row of a subquery on the right matches the value of its only
+/// property (or any element of it, if a collection), as OrientDB's
+/// `OQueryOperatorEquals.comparesValues(Object, OResult, true)` does; a one-row subquery on
+/// the left stands for its only property (`OInCondition.evaluateExpression`).
 #[inline(never)]
 fn eval_in(env: &Env<'_>, ctx: &Ctx<'_>, left: &Expr, right: &Expr, negated: bool) -> Res<Value> {
     let l = eval(env, ctx, left)?;
     let r = items(eval(env, ctx, right)?);
     let found = match &l {
-        Value::List(ls) | Value::Set(ls) => ls.iter().any(|x| r.iter().any(|y| values_eq(x, y))),
-        _ => r.iter().any(|y| values_eq(&l, y)),
+        Value::List(ls) | Value::Set(ls) => {
+            ls.iter().any(|x| r.iter().any(|y| in_eq(x, y) || single_property(x).is_some_and(|p| in_eq(p, y))))
+        }
+        _ => r.iter().any(|y| in_eq(&l, y)),
     };
     Ok(Value::Bool(found != negated))
 }
 
+/// The value of a projection row with exactly one property (not a record): what OrientDB
+/// compares a subquery's row by.
+fn single_property(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Embedded(d) if d.len() == 1 && d.get("@rid").is_none() => d.iter().next().map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// `value = element` for IN: equal, or the element is a one-property row whose value is
+/// the value or a collection holding it.
+fn in_eq(value: &Value, element: &Value) -> bool {
+    if values_eq(value, element) {
+        return true;
+    }
+    match single_property(element) {
+        Some(p @ (Value::List(_) | Value::Set(_))) => {
+            values_eq(value, p) || items(p.clone()).iter().any(|x| values_eq(value, x))
+        }
+        Some(p) => values_eq(value, p),
+        None => false,
+    }
+}
+
+/// `left CONTAINS... right`. For `CONTAINS` with a one-element collection on the right (a
+/// one-row subquery), the element's only property, or the element itself, is looked for
+/// first (OrientDB's `OContainsCondition.execute`).
 #[inline(never)]
 fn eval_contains(env: &Env<'_>, ctx: &Ctx<'_>, op: ContainsOp, left: &Expr, right: &Expr) -> Res<Value> {
     let l = eval(env, ctx, left)?;
     let r = eval(env, ctx, right)?;
+    if op == ContainsOp::Contains && matches!(l, Value::List(_) | Value::Set(_)) {
+        if let Value::List(one) | Value::Set(one) = &r {
+            if let [item] = one.as_slice() {
+                let have = items(l.clone());
+                let wanted = single_property(item).into_iter().chain(std::iter::once(item));
+                if wanted.into_iter().any(|w| have.iter().any(|h| values_eq(h, w))) {
+                    return Ok(Value::Bool(true));
+                }
+            }
+        }
+    }
     Ok(Value::Bool(contains(op, l, &r)))
 }
 

@@ -57,6 +57,8 @@ mod eval;
 mod functions;
 mod functions_coll;
 mod functions_misc;
+mod functions_more;
+mod functions_path;
 mod functions_stat;
 mod match_;
 mod ops;
