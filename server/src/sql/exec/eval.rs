@@ -679,19 +679,36 @@ fn eval_compare(env: &Env<'_>, ctx: &Ctx<'_>, op: CompareOp, left: &Expr, right:
 
 /// `left [NOT] IN right`. A row of a subquery on the right matches the value of its only
 /// property (or any element of it, if a collection), as OrientDB's
-/// `OQueryOperatorEquals.comparesValues(Object, OResult, true)` does; a one-row subquery on
-/// the left stands for its only property (`OInCondition.evaluateExpression`).
+/// `OQueryOperatorEquals.comparesValues(Object, OResult, true)` does (a record matches its
+/// RID); a one-row subquery on the left stands for its only property, record or not
+/// (`OInCondition.evaluateExpression`).
 #[inline(never)]
 fn eval_in(env: &Env<'_>, ctx: &Ctx<'_>, left: &Expr, right: &Expr, negated: bool) -> Res<Value> {
     let l = eval(env, ctx, left)?;
     let r = items(eval(env, ctx, right)?);
     let found = match &l {
         Value::List(ls) | Value::Set(ls) => {
-            ls.iter().any(|x| r.iter().any(|y| in_eq(x, y) || single_property(x).is_some_and(|p| in_eq(p, y))))
+            let unwrapped = match ls.as_slice() {
+                [one] => only_property(env, one)?,
+                _ => None,
+            };
+            ls.iter().any(|x| r.iter().any(|y| in_eq(x, y)))
+                || unwrapped.is_some_and(|p| r.iter().any(|y| values_eq(&p, y)))
         }
         _ => r.iter().any(|y| in_eq(&l, y)),
     };
     Ok(Value::Bool(found != negated))
+}
+
+/// The value of a row with exactly one property, a record's or a projection's: what
+/// OrientDB's `OInCondition` and `OContainsCondition` compare a one-row subquery by.
+fn only_property(env: &Env<'_>, v: &Value) -> Res<Option<Value>> {
+    if let Value::Link(rid) = v {
+        let Some(record) = env.load(*rid)? else { return Ok(None) };
+        let fields = record.fields().map_err(|e| decode_error(*rid, e))?;
+        return Ok(if fields.len() == 1 { fields.into_fields().into_iter().next().map(|(_, v)| v) } else { None });
+    }
+    Ok(single_property(v).cloned())
 }
 
 /// The value of a projection row with exactly one property (not a record): what OrientDB
@@ -729,7 +746,8 @@ fn eval_contains(env: &Env<'_>, ctx: &Ctx<'_>, op: ContainsOp, left: &Expr, righ
         if let Value::List(one) | Value::Set(one) = &r {
             if let [item] = one.as_slice() {
                 let have = items(l.clone());
-                let wanted = single_property(item).into_iter().chain(std::iter::once(item));
+                let unwrapped = only_property(env, item)?;
+                let wanted = unwrapped.iter().chain(std::iter::once(item));
                 if wanted.into_iter().any(|w| have.iter().any(|h| values_eq(h, w))) {
                     return Ok(Value::Bool(true));
                 }

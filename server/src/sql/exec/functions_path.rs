@@ -314,22 +314,23 @@ fn astar_options(weight: &Value, options: &Value) -> Res<Astar> {
         None | Some(Value::Null) => Some(Direction::Out),
         Some(v) => direction_arg(v)?,
     };
-    let formula =
-        match o.get("heuristicFormula") {
-            None | Some(Value::Null) => Formula::Manhattan,
-            Some(Value::String(s)) => match s.to_ascii_uppercase().as_str() {
-                "MANHATAN" => Formula::Manhattan,
-                "MAXAXIS" => Formula::MaxAxis,
-                "DIAGONAL" => Formula::Diagonal,
-                "EUCLIDEAN" => Formula::Euclidean,
-                "EUCLIDEANNOSQR" => Formula::EuclideanNoSqr,
-                "CUSTOM" => return Err(invalid("heuristicFormula CUSTOM needs a stored function, which Basalt lacks")),
-                _ => return Err(invalid(format!(
+    let formula = match o.get("heuristicFormula") {
+        None | Some(Value::Null) => Formula::Manhattan,
+        Some(Value::String(s)) => match s.to_ascii_uppercase().as_str() {
+            "MANHATAN" => Formula::Manhattan,
+            "MAXAXIS" => Formula::MaxAxis,
+            "DIAGONAL" => Formula::Diagonal,
+            "EUCLIDEAN" => Formula::Euclidean,
+            "EUCLIDEANNOSQR" => Formula::EuclideanNoSqr,
+            "CUSTOM" => return Err(invalid("heuristicFormula CUSTOM needs a stored function, which Basalt lacks")),
+            _ => {
+                return Err(invalid(format!(
                     "unknown heuristicFormula '{s}'; expected MANHATAN, MAXAXIS, DIAGONAL, EUCLIDEAN or EUCLIDEANNOSQR"
-                ))),
-            },
-            Some(other) => return Err(invalid(format!("heuristicFormula must be a string, not {}", show(other)))),
-        };
+                )))
+            }
+        },
+        Some(other) => return Err(invalid(format!("heuristicFormula must be a string, not {}", show(other)))),
+    };
     let names = |k: &str| o.get(k).map(|v| names_arg(v, k)).transpose().map(Option::unwrap_or_default);
     let max_depth = match o.get("maxDepth") {
         Some(Value::String(s)) => s.trim().parse().unwrap_or(i64::MAX),
