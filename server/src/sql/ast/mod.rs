@@ -117,6 +117,15 @@ pub enum Parameter {
     },
 }
 
+impl Parameter {
+    /// Where the parameter was written.
+    pub fn span(&self) -> Span {
+        match self {
+            Parameter::Positional { span, .. } | Parameter::Named { span, .. } => *span,
+        }
+    }
+}
+
 /// A record attribute: `@rid`, `@class`, ... (case-insensitive in the source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordAttribute {

@@ -61,6 +61,7 @@ mod functions_more;
 mod functions_path;
 mod functions_stat;
 mod match_;
+mod metadata;
 mod ops;
 mod plan;
 mod regex;

@@ -216,6 +216,16 @@ impl Parser<'_> {
                     self.advance();
                     return Ok(Target::Cluster(self.parse_ident("a cluster name")?));
                 }
+                let prefixed = |w: &str| matches!(&token.kind, TokenKind::Ident(x) if x.eq_ignore_ascii_case(w));
+                if matches!(self.peek_nth(1).kind, TokenKind::Colon) && (prefixed("METADATA") || prefixed("INDEX")) {
+                    self.advance();
+                    self.advance();
+                    return Ok(if prefixed("INDEX") {
+                        Target::Index(self.parse_ident("an index name")?)
+                    } else {
+                        Target::Metadata(self.parse_ident("a metadata name")?)
+                    });
+                }
                 Ok(Target::Class(self.parse_ident("a class name")?))
             }
             _ => {
