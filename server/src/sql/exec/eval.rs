@@ -43,6 +43,10 @@ pub(crate) struct Env<'e> {
     /// Results of subqueries that do not depend on the row, by statement address; `None`
     /// marks a correlated subquery.
     cache: RefCell<HashMap<usize, Option<Rc<Vec<Row>>>>>,
+    /// The `$stack` of each row TRAVERSE produced (its record first, back to the start
+    /// record), by the address of the row's record, which is kept alive here so that the
+    /// address names no other record while the statement runs.
+    stacks: RefCell<HashMap<usize, (Rc<Record>, Rc<[Rid]>)>>,
 }
 
 /// The address of a local in the current frame: how deep the stack is.
@@ -71,6 +75,7 @@ impl<'e> Env<'e> {
             stack_base: stack_address(),
             nesting: Cell::new(0),
             cache: RefCell::new(HashMap::new()),
+            stacks: RefCell::new(HashMap::new()),
         }
     }
 
@@ -131,6 +136,19 @@ impl<'e> Env<'e> {
             self.watch.release(rows_bytes(&rows));
         }
         Ok(rows)
+    }
+
+    /// Records the `$stack` of a TRAVERSE row (see [`Env::stack_of`]).
+    pub fn set_stack(&self, record: &Rc<Record>, stack: Rc<[Rid]>) {
+        let key = Rc::as_ptr(record) as usize;
+        self.stacks.borrow_mut().insert(key, (record.clone(), stack));
+    }
+
+    /// The `$stack` of a row TRAVERSE produced: its record, its parent, ... the start
+    /// record (OrientDB's `DepthFirstTraverseStep` metadata); `None` for any other row.
+    pub fn stack_of(&self, row: &Row) -> Option<Rc<[Rid]>> {
+        let super::rows::Data::Record(r) = &row.data else { return None };
+        self.stacks.borrow().get(&(Rc::as_ptr(r) as usize)).map(|(_, s)| s.clone())
     }
 
     /// Rows for a value used as a source (`FROM $x`, `expand()`, a parameter): links are
