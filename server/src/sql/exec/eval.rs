@@ -46,8 +46,11 @@ pub(crate) struct Env<'e> {
     /// The `$stack` of each row TRAVERSE produced (its record first, back to the start
     /// record), by the address of the row's record, which is kept alive here so that the
     /// address names no other record while the statement runs.
-    stacks: RefCell<HashMap<usize, (Rc<Record>, Rc<[Rid]>)>>,
+    stacks: RefCell<HashMap<usize, Traversed>>,
 }
+
+/// A TRAVERSE row's record (held so its address stays unique) and its `$stack`.
+type Traversed = (Rc<Record>, Rc<[Rid]>);
 
 /// The address of a local in the current frame: how deep the stack is.
 #[inline(never)]
