@@ -90,6 +90,10 @@ INSERT INTO Report CONTENT {"format": "CSV", "id": "rep2", "label": "Report 2", 
 CREATE EDGE hasOwnership FROM (SELECT FROM RUser) TO (SELECT FROM Report)
 SELECT id FROM Report WHERE id IN (SELECT out('hasOwnership').id FROM RUser WHERE id = 'admin') ORDER BY id
 
+-- The same test again after `create index Report.id ON Report(id) unique`: the same two reports.
+CREATE INDEX Report.id ON Report (id) UNIQUE
+SELECT id FROM Report WHERE id IN (SELECT out('hasOwnership').id FROM RUser WHERE id = 'admin') ORDER BY id
+
 -- comparesValues by hand: a record row of a subquery matches its RID, not its field.
 SELECT count(*) AS byRid FROM Sub1 WHERE @rid IN (SELECT FROM Sub1 WHERE name = 'foo')
 
