@@ -117,6 +117,15 @@ pub enum Parameter {
     },
 }
 
+impl Parameter {
+    /// Where the parameter was written.
+    pub fn span(&self) -> Span {
+        match self {
+            Parameter::Positional { span, .. } | Parameter::Named { span, .. } => *span,
+        }
+    }
+}
+
 /// A record attribute: `@rid`, `@class`, ... (case-insensitive in the source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RecordAttribute {
@@ -297,12 +306,25 @@ pub enum Expr {
         /// Method name and arguments.
         call: Box<FunctionCall>,
     },
-    /// `target[index]`: list position or map key (the index is never a condition).
+    /// `target[index]`: list position or map key (the index is never a condition);
+    /// `target[a, b]` is an [`Expr::Array`] index: the value at each.
     Index {
         /// The collection.
         target: Box<Expr>,
         /// The position or key.
         index: Box<Expr>,
+    },
+    /// `target[from..to]` (`to` excluded) or `target[from...to]` (`to` included): the
+    /// positions of a collection in that range (OrientDB's `OArrayRangeSelector`).
+    Range {
+        /// The collection.
+        target: Box<Expr>,
+        /// The first position.
+        from: Box<Expr>,
+        /// The end position.
+        to: Box<Expr>,
+        /// `...`: the end position is included.
+        inclusive: bool,
     },
     /// `target[condition]`: keep the elements for which the condition holds.
     Filter {

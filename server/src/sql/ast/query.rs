@@ -56,6 +56,10 @@ pub enum Target {
     Parameter(Parameter),
     /// `$name`: a LET variable.
     Variable(Ident),
+    /// `metadata:schema`, `metadata:indexmanager`, `metadata:database`, ...
+    Metadata(Ident),
+    /// `index:name`: the index's entries as `{key, rid}` rows.
+    Index(Ident),
 }
 
 /// One `LET name = value` item of a SELECT.

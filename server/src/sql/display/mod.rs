@@ -354,6 +354,10 @@ impl Display for Expr {
                 write_expr(f, target, 8)?;
                 write!(f, "[{inner}]")
             }
+            Expr::Range { target, from, to, inclusive } => {
+                write_expr(f, target, 8)?;
+                write!(f, "[{from}{}{to}]", if *inclusive { "..." } else { ".." })
+            }
             Expr::Negate(operand) => {
                 f.write_char('-')?;
                 if starts_with_minus(operand) {

@@ -39,6 +39,8 @@ impl Display for Target {
         match self {
             Target::Class(name) => write!(f, "{name}"),
             Target::Cluster(name) => write!(f, "cluster:{name}"),
+            Target::Metadata(name) => write!(f, "metadata:{name}"),
+            Target::Index(name) => write!(f, "index:{name}"),
             Target::Rid(rid) => write!(f, "{rid}"),
             Target::Rids(rids) => {
                 f.write_char('[')?;

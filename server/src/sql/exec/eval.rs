@@ -43,7 +43,14 @@ pub(crate) struct Env<'e> {
     /// Results of subqueries that do not depend on the row, by statement address; `None`
     /// marks a correlated subquery.
     cache: RefCell<HashMap<usize, Option<Rc<Vec<Row>>>>>,
+    /// The `$stack` of each row TRAVERSE produced (its record first, back to the start
+    /// record), by the address of the row's record, which is kept alive here so that the
+    /// address names no other record while the statement runs.
+    stacks: RefCell<HashMap<usize, Traversed>>,
 }
+
+/// A TRAVERSE row's record (held so its address stays unique) and its `$stack`.
+type Traversed = (Rc<Record>, Rc<[Rid]>);
 
 /// The address of a local in the current frame: how deep the stack is.
 #[inline(never)]
@@ -71,6 +78,7 @@ impl<'e> Env<'e> {
             stack_base: stack_address(),
             nesting: Cell::new(0),
             cache: RefCell::new(HashMap::new()),
+            stacks: RefCell::new(HashMap::new()),
         }
     }
 
@@ -131,6 +139,19 @@ impl<'e> Env<'e> {
             self.watch.release(rows_bytes(&rows));
         }
         Ok(rows)
+    }
+
+    /// Records the `$stack` of a TRAVERSE row (see [`Env::stack_of`]).
+    pub fn set_stack(&self, record: &Rc<Record>, stack: Rc<[Rid]>) {
+        let key = Rc::as_ptr(record) as usize;
+        self.stacks.borrow_mut().insert(key, (record.clone(), stack));
+    }
+
+    /// The `$stack` of a row TRAVERSE produced: its record, its parent, ... the start
+    /// record (OrientDB's `DepthFirstTraverseStep` metadata); `None` for any other row.
+    pub fn stack_of(&self, row: &Row) -> Option<Rc<[Rid]>> {
+        let super::rows::Data::Record(r) = &row.data else { return None };
+        self.stacks.borrow().get(&(Rc::as_ptr(r) as usize)).map(|(_, s)| s.clone())
     }
 
     /// Rows for a value used as a source (`FROM $x`, `expand()`, a parameter): links are
@@ -503,6 +524,7 @@ pub(crate) fn eval(env: &Env<'_>, ctx: &Ctx<'_>, e: &Expr) -> Res<Value> {
         Expr::MethodCall { target, call } => eval_method(env, ctx, target, call),
         Expr::Member { target, member } => eval_member(env, ctx, target, member),
         Expr::Index { target, index } => eval_index(env, ctx, target, index),
+        Expr::Range { target, from, to, inclusive } => eval_range(env, ctx, target, from, to, *inclusive),
         Expr::Filter { target, condition } => eval_filter(env, ctx, target, condition),
         Expr::Negate(inner) => eval_arithmetic(env, ctx, ArithmeticOp::Sub, None, inner, e),
         Expr::Arithmetic { op, left, right } => eval_arithmetic(env, ctx, *op, Some(left), right, e),
@@ -572,8 +594,69 @@ fn eval_member(env: &Env<'_>, ctx: &Ctx<'_>, target: &Expr, member: &Member) -> 
 #[inline(never)]
 fn eval_index(env: &Env<'_>, ctx: &Ctx<'_>, target: &Expr, index: &Expr) -> Res<Value> {
     let t = eval(env, ctx, target)?;
+    if let Expr::Array(indexes) = index {
+        return eval_indexes(env, ctx, t, indexes);
+    }
     let i = eval(env, ctx, index)?;
     index_value(env, t, &i)
+}
+
+/// `target[a, b, ...]`: the value at each index, a null index making the whole null
+/// (OrientDB's `OArraySingleValuesSelector.execute`).
+fn eval_indexes(env: &Env<'_>, ctx: &Ctx<'_>, t: Value, indexes: &[Expr]) -> Res<Value> {
+    let mut out = Vec::with_capacity(indexes.len());
+    for index in indexes {
+        let i = eval(env, ctx, index)?;
+        if i.is_null() {
+            return Ok(Value::Null);
+        }
+        match (&t, &i) {
+            (Value::List(_) | Value::Set(_), Value::String(_)) => {
+                out.push(Value::List(
+                    items(t.clone()).into_iter().map(|e| index_value(env, e, &i)).collect::<Res<_>>()?,
+                ));
+            }
+            _ => out.push(index_value(env, t.clone(), &i)?),
+        }
+    }
+    Ok(Value::List(out))
+}
+
+/// `target[from..to]` / `target[from...to]`, with OrientDB's clamping
+/// (`OArrayRangeSelector.execute`): a missing start is 0, the end is cut to the length, a
+/// start past the end or after the end position gives null.
+#[inline(never)]
+fn eval_range(env: &Env<'_>, ctx: &Ctx<'_>, target: &Expr, from: &Expr, to: &Expr, inclusive: bool) -> Res<Value> {
+    let (Value::List(all) | Value::Set(all)) = eval(env, ctx, target)? else { return Ok(Value::Null) };
+    let position = |e: &Expr| -> Res<Option<i64>> {
+        let v = eval(env, ctx, e)?;
+        match v.as_i64() {
+            Some(n) => Ok(Some(n)),
+            None if v.is_null() => Ok(None),
+            None => Err(QueryError::Invalid(format!("a range position must be a whole number, not {}", v.type_name()))),
+        }
+    };
+    let start = position(from)?.unwrap_or(0);
+    let Some(end) = position(to)? else { return Ok(Value::Null) };
+    let end = if inclusive { end.saturating_add(1) } else { end };
+    if start > end {
+        return Ok(Value::Null);
+    }
+    let len = all.len() as i64;
+    if len == 0 {
+        return Ok(Value::List(all));
+    }
+    let start = start.max(0);
+    if len < start {
+        return Ok(Value::Null);
+    }
+    let start = start.min(len - 1);
+    let end = end.min(len);
+    if end < start {
+        // Java's Arrays.copyOfRange refuses this; OrientDB fails the query.
+        return Err(QueryError::Invalid(format!("range end {end} is before its start {start}")));
+    }
+    Ok(Value::List(all.into_iter().skip(start as usize).take((end - start) as usize).collect()))
 }
 
 #[inline(never)]
@@ -615,21 +698,83 @@ fn eval_compare(env: &Env<'_>, ctx: &Ctx<'_>, op: CompareOp, left: &Expr, right:
     Ok(Value::Bool(compare(op, &l, &r, e)?))
 }
 
+/// `left [NOT] IN right`. A row of a subquery on the right matches the value of its only
+/// property (or any element of it, if a collection), as OrientDB's
+/// `OQueryOperatorEquals.comparesValues(Object, OResult, true)` does (a record matches its
+/// RID); a one-row subquery on the left stands for its only property, record or not
+/// (`OInCondition.evaluateExpression`).
 #[inline(never)]
 fn eval_in(env: &Env<'_>, ctx: &Ctx<'_>, left: &Expr, right: &Expr, negated: bool) -> Res<Value> {
     let l = eval(env, ctx, left)?;
     let r = items(eval(env, ctx, right)?);
     let found = match &l {
-        Value::List(ls) | Value::Set(ls) => ls.iter().any(|x| r.iter().any(|y| values_eq(x, y))),
-        _ => r.iter().any(|y| values_eq(&l, y)),
+        Value::List(ls) | Value::Set(ls) => {
+            let unwrapped = match ls.as_slice() {
+                [one] => only_property(env, one)?,
+                _ => None,
+            };
+            ls.iter().any(|x| r.iter().any(|y| in_eq(x, y)))
+                || unwrapped.is_some_and(|p| r.iter().any(|y| values_eq(&p, y)))
+        }
+        _ => r.iter().any(|y| in_eq(&l, y)),
     };
     Ok(Value::Bool(found != negated))
 }
 
+/// The value of a row with exactly one property, a record's or a projection's: what
+/// OrientDB's `OInCondition` and `OContainsCondition` compare a one-row subquery by.
+fn only_property(env: &Env<'_>, v: &Value) -> Res<Option<Value>> {
+    if let Value::Link(rid) = v {
+        let Some(record) = env.load(*rid)? else { return Ok(None) };
+        let fields = record.fields().map_err(|e| decode_error(*rid, e))?;
+        return Ok(if fields.len() == 1 { fields.into_fields().into_iter().next().map(|(_, v)| v) } else { None });
+    }
+    Ok(single_property(v).cloned())
+}
+
+/// The value of a projection row with exactly one property (not a record): what OrientDB
+/// compares a subquery's row by.
+fn single_property(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Embedded(d) if d.len() == 1 && d.get("@rid").is_none() => d.iter().next().map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// `value = element` for IN: equal, or the element is a one-property row whose value is
+/// the value or a collection holding it.
+fn in_eq(value: &Value, element: &Value) -> bool {
+    if values_eq(value, element) {
+        return true;
+    }
+    match single_property(element) {
+        Some(p @ (Value::List(_) | Value::Set(_))) => {
+            values_eq(value, p) || items(p.clone()).iter().any(|x| values_eq(value, x))
+        }
+        Some(p) => values_eq(value, p),
+        None => false,
+    }
+}
+
+/// `left CONTAINS... right`. For `CONTAINS` with a one-element collection on the right (a
+/// one-row subquery), the element's only property, or the element itself, is looked for
+/// first (OrientDB's `OContainsCondition.execute`).
 #[inline(never)]
 fn eval_contains(env: &Env<'_>, ctx: &Ctx<'_>, op: ContainsOp, left: &Expr, right: &Expr) -> Res<Value> {
     let l = eval(env, ctx, left)?;
     let r = eval(env, ctx, right)?;
+    if op == ContainsOp::Contains && matches!(l, Value::List(_) | Value::Set(_)) {
+        if let Value::List(one) | Value::Set(one) = &r {
+            if let [item] = one.as_slice() {
+                let have = items(l.clone());
+                let unwrapped = only_property(env, item)?;
+                let wanted = unwrapped.iter().chain(std::iter::once(item));
+                if wanted.into_iter().any(|w| have.iter().any(|h| values_eq(h, w))) {
+                    return Ok(Value::Bool(true));
+                }
+            }
+        }
+    }
     Ok(Value::Bool(contains(op, l, &r)))
 }
 

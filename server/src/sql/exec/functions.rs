@@ -366,7 +366,10 @@ pub(crate) fn call(env: &Env<'_>, ctx: &Ctx<'_>, call: &FunctionCall) -> Res<Val
             let fmt = value_text(&vals[0]);
             Ok(Value::String(misc::java_format(&fmt, &vals[1..]).map_err(|e| at(call, e))?))
         }
-        _ => Err(invalid_at(call.name.span, unknown("function", &call.name.name, &function_names()))),
+        _ => match super::functions_more::call(env, ctx, call, &name, &|min, max| arity(call, min, max)) {
+            Some(result) => result,
+            None => Err(invalid_at(call.name.span, unknown("function", &call.name.name, &function_names()))),
+        },
     }
 }
 
@@ -441,7 +444,7 @@ const METHODS_ONLY: &[&str] = &[
 /// Every function name: the list an unknown name's error picks its suggestions from (a unit
 /// test checks each one is known).
 pub(crate) fn function_names() -> Vec<&'static str> {
-    STEPS_AND_AGGREGATES.iter().chain(FUNCTIONS_ONLY).copied().collect()
+    STEPS_AND_AGGREGATES.iter().chain(FUNCTIONS_ONLY).chain(super::functions_more::NAMES).copied().collect()
 }
 
 /// Every method name, for the same purpose.
@@ -566,11 +569,15 @@ pub(crate) fn method(env: &Env<'_>, ctx: &Ctx<'_>, target: Value, call: &Functio
             })
         }
         "tolowercase" => {
-            none(0, 0)?;
+            // OrientDB's executor passes `.tolowercase(Locale.ENGLISH)` its argument and the method
+            // ignores it (OSQLMethodToLowerCase always uses Locale.ENGLISH).
+            none(0, 1)?;
             Ok(per_string(target, &|s| Value::String(s.to_lowercase())))
         }
         "touppercase" => {
-            none(0, 0)?;
+            // OrientDB's executor passes `.touppercase(Locale.ENGLISH)` its argument and the method
+            // ignores it (OSQLMethodToUpperCase always uses Locale.ENGLISH).
+            none(0, 1)?;
             Ok(per_string(target, &|s| Value::String(s.to_uppercase())))
         }
         "trim" => {

@@ -344,9 +344,23 @@ pub(crate) fn for_each_source(
             }
             Ok(())
         }
+        Target::Metadata(m) => {
+            f(super::metadata::metadata_row(env, m)?)?;
+            Ok(())
+        }
+        Target::Index(i) => super::metadata::for_each_entry(env, i, f),
         Target::Parameter(p) => {
+            let value = super::eval::parameter(env, p)?;
+            // A string is a class name (OSelectExecutionPlanner.handleInputParamAsTarget).
+            // (Basalt's JSON parameters spell RIDs as strings: those stay RIDs.)
+            if let Value::String(class) = &value {
+                if Rid::parse(class).is_none() {
+                    let class = Target::Class(Ident { name: class.clone(), span: p.span() });
+                    return for_each_source(env, ctx, &class, where_clause, f);
+                }
+            }
             let mut rows = Vec::new();
-            env.value_rows(super::eval::parameter(env, p)?, &mut rows)?;
+            env.value_rows(value, &mut rows)?;
             for r in rows {
                 env.tick()?;
                 if !f(r)? {
@@ -407,6 +421,11 @@ fn describe_target(
         Target::Subquery(s) => ("subquery".into(), format!("RUN SUBQUERY ({s})"), None, 0),
         Target::Parameter(p) => (format!("parameter {p}"), "READ PARAMETER".into(), None, 0),
         Target::Variable(v) => (format!("variable ${}", v.name), "READ VARIABLE".into(), None, 0),
+        Target::Metadata(m) => (format!("metadata:{}", m.name), "FETCH METADATA".into(), None, 1),
+        Target::Index(i) => {
+            let n = env.snap.index(&i.name).map(|x| x.len()).unwrap_or(0);
+            (format!("index:{}", i.name), format!("FETCH FROM INDEX {}", i.name), None, n as u64)
+        }
     })
 }
 

@@ -10,6 +10,8 @@
 //! is taken at the depth below it, and `MAXDEPTH 2` reaches every record within two hops
 //! with either strategy. They differ in order: depth first expands the last-discovered
 //! record next. Both walk an explicit list or queue: no recursion, whatever the graph.
+//! Each row's `$stack` (its record, its parent, ... the start record) is noted in the
+//! [`Env`] for `traversedElement()` and its kin (`functions_more.rs`).
 
 use std::collections::{HashSet, VecDeque};
 
@@ -93,10 +95,16 @@ pub(crate) fn traverse(
 
     let mut visited: HashSet<Rid> = HashSet::new();
     let mut out: Vec<Row> = Vec::new();
-    // Loads a reached record and checks WHILE; `None` if it is not returned.
-    let admit = |rid: Rid, depth: u32| -> Res<Option<Row>> {
+    // Loads a reached record, notes its `$stack` (for traversedElement()) and checks WHILE;
+    // `None` if it is not returned.
+    let admit = |rid: Rid, depth: u32, parent: Option<&Row>| -> Res<Option<Row>> {
         let Some(r) = env.load(rid)? else { return Ok(None) };
-        let row = Row { data: Data::Record(std::rc::Rc::new(r)), depth: Some(depth) };
+        let record = std::rc::Rc::new(r);
+        let above = parent.and_then(|p| env.stack_of(p));
+        let stack: Vec<Rid> = std::iter::once(rid).chain(above.iter().flat_map(|s| s.iter().copied())).collect();
+        hold(8 * stack.len())?;
+        env.set_stack(&record, stack.into());
+        let row = Row { data: Data::Record(record), depth: Some(depth) };
         if let Some(w) = &t.while_condition {
             let ctx = Ctx { row: Some(&row), depth: Some(i64::from(depth)), ..base };
             if !test(env, &ctx, w)? {
@@ -116,23 +124,23 @@ pub(crate) fn traverse(
 
     match t.strategy.unwrap_or(TraverseStrategy::DepthFirst) {
         TraverseStrategy::BreadthFirst => {
-            let mut queue: VecDeque<(Rid, u32)> = VecDeque::new();
+            let mut queue: VecDeque<(Rid, u32, Option<Row>)> = VecDeque::new();
             for r in roots {
                 if visited.insert(r) {
-                    queue.push_back((r, 0));
+                    queue.push_back((r, 0, None));
                 }
             }
-            while let Some((rid, depth)) = queue.pop_front() {
+            while let Some((rid, depth, parent)) = queue.pop_front() {
                 env.tick()?;
-                let Some(row) = admit(rid, depth)? else { continue };
+                let Some(row) = admit(rid, depth, parent.as_ref())? else { continue };
                 let next = if expands(depth) { children(env, &base, &row, &t.projections)? } else { Vec::new() };
-                if !push(&mut out, row)? {
+                if !push(&mut out, row.clone())? {
                     break;
                 }
                 hold(48 * next.len())?;
                 for c in next {
                     if visited.insert(c) {
-                        queue.push_back((c, depth + 1));
+                        queue.push_back((c, depth + 1, Some(row.clone())));
                     }
                 }
             }
@@ -154,7 +162,7 @@ pub(crate) fn traverse(
                     while entry.len() < DEPTH_FIRST_ROOT_BATCH {
                         let Some(r) = roots.next() else { break };
                         if visited.insert(r) {
-                            if let Some(row) = admit(r, 0)? {
+                            if let Some(row) = admit(r, 0, None)? {
                                 entry.push_back(row);
                             }
                         }
@@ -165,13 +173,14 @@ pub(crate) fn traverse(
                 let Some(row) = entry.pop_front() else { break };
                 let depth = row.depth.unwrap_or(0);
                 let next = if expands(depth) { children(env, &base, &row, &t.projections)? } else { Vec::new() };
+                let parent = row.clone();
                 if !push(&mut out, row)? {
                     break 'walk;
                 }
                 hold(48 * next.len())?;
                 for c in next {
                     if visited.insert(c) {
-                        if let Some(child) = admit(c, depth + 1)? {
+                        if let Some(child) = admit(c, depth + 1, Some(&parent))? {
                             entry.push_front(child);
                         }
                     }

@@ -280,6 +280,9 @@ pub(crate) fn target_rids(env: &Env<'_>, t: &Target) -> Res<Vec<Rid>> {
         Target::Rids(rs) => out.extend(rs.iter().map(|r| Rid::new(r.cluster, r.position))),
         Target::Parameter(p) => collect(&super::eval::parameter(env, p)?, &mut out),
         Target::Variable(v) => collect(&super::eval::variable(env, &ctx, v)?, &mut out),
+        Target::Metadata(_) | Target::Index(_) => {
+            return Err(QueryError::Invalid(format!("{t} is read-only: only SELECT may read it")))
+        }
         Target::Subquery(_) | Target::Class(_) | Target::Cluster(_) => {
             for_each_source(env, &ctx, t, None, &mut |row| {
                 match row.rid() {
@@ -358,6 +361,9 @@ pub(crate) fn create_edge(env: &Env<'_>, s: &CreateEdgeStatement) -> Res<Planned
 fn matching(env: &Env<'_>, target: &Target, where_clause: Option<&Expr>, limit: Option<usize>) -> Res<Vec<Rc<Record>>> {
     let base = Ctx::default();
     let mut out = Vec::new();
+    if matches!(target, Target::Metadata(_) | Target::Index(_)) {
+        return Err(QueryError::Invalid(format!("{target} is read-only: only SELECT may read it")));
+    }
     if limit == Some(0) {
         return Ok(out);
     }

@@ -58,6 +58,14 @@ impl Parser<'_> {
         self.parse_bp(1)
     }
 
+    /// The whole text as one expression (`eval('1 + 4')`).
+    pub(crate) fn parse_whole_expr(mut self) -> Result<Expr> {
+        self.stack_base = super::stack_address();
+        let expr = self.parse_expr()?;
+        self.expect_end()?;
+        Ok(expr)
+    }
+
     /// An operand that cannot be a bare condition (for `BETWEEN` bounds, `CUSTOM` values, ...).
     pub(crate) fn parse_operand(&mut self) -> Result<Expr> {
         self.parse_bp(BP_ADDITIVE)
@@ -266,7 +274,8 @@ impl Parser<'_> {
     fn parse_postfix(&mut self, mut expr: Expr) -> Result<Expr> {
         let mut levels = 0;
         loop {
-            if self.check(&TokenKind::Dot) {
+            // `a..b` inside brackets is a range: the dots are not member steps.
+            if self.check(&TokenKind::Dot) && !matches!(self.peek_nth(1).kind, TokenKind::Dot) {
                 expr = self.parse_member(expr)?;
             } else if self.check(&TokenKind::LBracket) {
                 expr = self.parse_index(expr)?;
@@ -308,16 +317,57 @@ impl Parser<'_> {
         Ok(Expr::Member { target: Box::new(target), member })
     }
 
-    /// `[index]` or `[condition]` after `target`.
+    /// `[index]`, `[a, b]`, `[from..to]`, `[from...to]`, `[condition]` or a condition on the
+    /// element itself, `[= 'x']`, `[LIKE 'a%']`, `[IN [...]]` (OrientDB's `OArraySelector`,
+    /// `OArraySingleValuesSelector`, `OArrayRangeSelector` and `OCollectionFilter`), after
+    /// `target`.
     fn parse_index(&mut self, target: Expr) -> Result<Expr> {
         self.advance();
+        let target = Box::new(target);
+        if let Some(condition) = self.parse_element_condition()? {
+            self.expect(TokenKind::RBracket)?;
+            return Ok(Expr::Filter { target, condition: Box::new(condition) });
+        }
         let inner = self.parse_bp(1)?;
+        if self.check(&TokenKind::Dot) {
+            return self.parse_range_rest(target, inner);
+        }
+        if self.check(&TokenKind::Comma) {
+            let mut indexes = vec![inner];
+            while self.eat(TokenKind::Comma) {
+                indexes.push(self.parse_operand()?);
+            }
+            self.expect(TokenKind::RBracket)?;
+            return Ok(Expr::Index { target, index: Box::new(Expr::Array(indexes)) });
+        }
         self.expect(TokenKind::RBracket)?;
         Ok(if inner.is_condition() {
-            Expr::Filter { target: Box::new(target), condition: Box::new(inner) }
+            Expr::Filter { target, condition: Box::new(inner) }
         } else {
-            Expr::Index { target: Box::new(target), index: Box::new(inner) }
+            Expr::Index { target, index: Box::new(inner) }
         })
+    }
+
+    /// A bracket opening with an operator (`= 'x'`, `< 5`, `LIKE 'a%'`, `[NOT] IN [...]`): a
+    /// condition on the element itself, read as `$current <op> ...`.
+    fn parse_element_condition(&mut self) -> Result<Option<Expr>> {
+        let span = self.peek().span;
+        let op = match self.peek_any_infix() {
+            Some(op @ (Infix::Compare(_) | Infix::In { .. })) => op,
+            _ => return Ok(None),
+        };
+        let current = Expr::Variable(Ident { name: "current".into(), span });
+        self.parse_infix(op, current).map(Some)
+    }
+
+    /// `..to]` or `...to]` after the first position of a range.
+    fn parse_range_rest(&mut self, target: Box<Expr>, from: Expr) -> Result<Expr> {
+        self.expect(TokenKind::Dot)?;
+        self.expect(TokenKind::Dot)?;
+        let inclusive = self.eat(TokenKind::Dot);
+        let to = self.parse_operand()?;
+        self.expect(TokenKind::RBracket)?;
+        Ok(Expr::Range { target, from: Box::new(from), to: Box::new(to), inclusive })
     }
 
     /// `@rid`, `@class`, ... at the current token.

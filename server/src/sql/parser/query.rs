@@ -209,12 +209,8 @@ impl Parser<'_> {
                 Ok(Target::Variable(super::super::ast::Ident { name, span: token.span }))
             }
             TokenKind::Ident(_) | TokenKind::QuotedIdent(_) if kinds == TargetKinds::Any => {
-                let is_cluster = matches!(&token.kind, TokenKind::Ident(w) if w.eq_ignore_ascii_case("CLUSTER"))
-                    && matches!(self.peek_nth(1).kind, TokenKind::Colon);
-                if is_cluster {
-                    self.advance();
-                    self.advance();
-                    return Ok(Target::Cluster(self.parse_ident("a cluster name")?));
+                if let Some(target) = self.parse_prefixed_target()? {
+                    return Ok(target);
                 }
                 Ok(Target::Class(self.parse_ident("a class name")?))
             }
@@ -229,6 +225,33 @@ impl Parser<'_> {
                 Err(self.error_expected())
             }
         }
+    }
+
+    /// `cluster:name`, `metadata:name` or `index:name`, if the next tokens are one. Kept out
+    /// of [`Self::parse_target`], which nested subqueries recurse through: its frame stays small.
+    #[inline(never)]
+    fn parse_prefixed_target(&mut self) -> Result<Option<Target>> {
+        let word = match &self.peek().kind {
+            TokenKind::Ident(w) => w.to_ascii_uppercase(),
+            _ => return Ok(None),
+        };
+        if !matches!(self.peek_nth(1).kind, TokenKind::Colon) {
+            return Ok(None);
+        }
+        let make: fn(super::super::ast::Ident) -> Target = match word.as_str() {
+            "CLUSTER" => Target::Cluster,
+            "METADATA" => Target::Metadata,
+            "INDEX" => Target::Index,
+            _ => return Ok(None),
+        };
+        self.advance();
+        self.advance();
+        let what = match word.as_str() {
+            "CLUSTER" => "a cluster name",
+            "METADATA" => "a metadata name",
+            _ => "an index name",
+        };
+        Ok(Some(make(self.parse_ident(what)?)))
     }
 
     /// `[#1:2, #1:3]`.
