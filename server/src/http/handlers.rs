@@ -58,6 +58,21 @@ pub(super) fn commit(h: &DbHandle, tx: &Transaction) -> Result<basalt_engine::Co
     }
 }
 
+/// [`commit`] for async handlers: awaits the outcome instead of blocking a thread.
+async fn commit_async(h: &DbHandle, tx: &Transaction) -> Result<basalt_engine::Committed, ApiError> {
+    let started = Instant::now();
+    match h.db.submit(tx).await {
+        Ok(c) => {
+            h.metrics.commit_latency.observe(started.elapsed());
+            Ok(c)
+        }
+        Err(e) => {
+            h.metrics.commit_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Err(e.into())
+        }
+    }
+}
+
 pub(super) fn db(app: &App, name: &str) -> Result<Arc<DbHandle>, ApiError> {
     Ok(app.registry.get(name)?)
 }
@@ -409,34 +424,33 @@ pub async fn create_document(
     let (rec, _) = super::rest_compat::record_from_body(&body)?;
     let class = rec.class.ok_or_else(|| ApiError::bad_request("the record needs an \"@class\""))?;
     let h = db(&app, &name)?;
-    let j = blocking(move || {
-        let kind = {
-            let snap = h.db.snapshot();
-            snap.schema().class_or_err(&class)?;
-            snap.schema().kind_of(&class)
+    // Built, committed and read back on this task: forming reads only the schema, and the
+    // commit is awaited, so no thread waits while the entry goes through the log.
+    let kind = {
+        let snap = h.db.snapshot();
+        snap.schema().class_or_err(&class)?;
+        snap.schema().kind_of(&class)
+    };
+    let mut tx = Transaction::new();
+    let temp = if kind == RecordKind::Edge {
+        let mut fields = rec.fields;
+        let end = |f: &mut Document, n: &str| {
+            f.remove(n)
+                .and_then(|v| match v {
+                    basalt_engine::Value::String(s) => Rid::parse(&s),
+                    basalt_engine::Value::Link(r) => Some(r),
+                    _ => None,
+                })
+                .ok_or_else(|| ApiError::bad_request(format!("an edge needs \"{n}\": the RID of its {n} vertex")))
         };
-        let mut tx = Transaction::new();
-        let temp = if kind == RecordKind::Edge {
-            let mut fields = rec.fields;
-            let end = |f: &mut Document, n: &str| {
-                f.remove(n)
-                    .and_then(|v| match v {
-                        basalt_engine::Value::String(s) => Rid::parse(&s),
-                        basalt_engine::Value::Link(r) => Some(r),
-                        _ => None,
-                    })
-                    .ok_or_else(|| ApiError::bad_request(format!("an edge needs \"{n}\": the RID of its {n} vertex")))
-            };
-            let (out, inn) = (end(&mut fields, "out")?, end(&mut fields, "in")?);
-            tx.create_edge(&class, out, inn, fields)
-        } else {
-            tx.create(&class, without_bags(rec.fields, kind))
-        };
-        let c = commit(&h, &tx)?;
-        let r = h.db.snapshot().get(c.rid(temp))?.ok_or_else(|| ApiError::internal("the created record is missing"))?;
-        super::rest_compat::document_json(&r)
-    })
-    .await?;
+        let (out, inn) = (end(&mut fields, "out")?, end(&mut fields, "in")?);
+        tx.create_edge(&class, out, inn, fields)
+    } else {
+        tx.create(&class, without_bags(rec.fields, kind))
+    };
+    let c = commit_async(&h, &tx).await?;
+    let r = h.db.snapshot().get(c.rid(temp))?.ok_or_else(|| ApiError::internal("the created record is missing"))?;
+    let j = super::rest_compat::document_json(&r)?;
     Ok((StatusCode::CREATED, Json(j)).into_response())
 }
 
