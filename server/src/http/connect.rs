@@ -53,11 +53,10 @@ pub async fn disconnect(Extension(sessions): Extension<Arc<Sessions>>, headers: 
 }
 
 /// Sets the realm of a 401 answer to `req`'s (see the module doc).
-pub fn set_realm(req_path: &str, req_headers: &HeaderMap, resp: &mut Response) {
+pub fn set_realm(req_path: &str, ajax: bool, resp: &mut Response) {
     if resp.status() != StatusCode::UNAUTHORIZED {
         return;
     }
-    let ajax = req_headers.get("X-Requested-With").and_then(|v| v.to_str().ok()) == Some("XMLHttpRequest");
     let h = resp.headers_mut();
     h.remove(header::WWW_AUTHENTICATE);
     if ajax {
@@ -70,6 +69,12 @@ pub fn set_realm(req_path: &str, req_headers: &HeaderMap, resp: &mut Response) {
     if let Ok(v) = HeaderValue::from_str(&realm) {
         h.insert(header::WWW_AUTHENTICATE, v);
     }
+}
+
+/// Whether the request says it comes from a script (`X-Requested-With: XMLHttpRequest`):
+/// then a 401 carries no `WWW-Authenticate`, so the browser shows no login dialog.
+pub fn is_ajax(headers: &HeaderMap) -> bool {
+    headers.get("X-Requested-With").and_then(|v| v.to_str().ok()) == Some("XMLHttpRequest")
 }
 
 /// The caller a request's session cookie stands for, if it carries one that is valid for

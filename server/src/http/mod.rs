@@ -189,10 +189,11 @@ fn router_with(app: Arc<App>, login: Arc<LoginGuard>, tracker: Arc<conn::Tracker
 /// Checks the session cookie, else HTTP Basic credentials (see [`login`]); puts the
 /// [`Caller`] in the request; gives a 401 OrientDB's realm.
 async fn authenticate(State(auth): State<AuthState>, req: Request, next: Next) -> Response {
+    // Only what the realm of a 401 needs is kept (not the request's headers).
     let path = req.uri().path().to_string();
-    let headers = req.headers().clone();
+    let ajax = connect::is_ajax(req.headers());
     let mut resp = authenticated(auth, req, next).await;
-    connect::set_realm(&path, &headers, &mut resp);
+    connect::set_realm(&path, ajax, &mut resp);
     resp
 }
 
