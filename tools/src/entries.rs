@@ -75,7 +75,11 @@ pub fn describe(kind: u8, payload: &[u8]) -> Option<String> {
                 if tx.ops.len() > OPS_SHOWN_MAX {
                     parts.push(format!("... {} more", tx.ops.len() - OPS_SHOWN_MAX));
                 }
-                format!("tx term {}, {} ops: {}", tx.term, tx.ops.len(), parts.join("; "))
+                let time = match tx.commit_time_us {
+                    0 => String::new(),
+                    t => format!(", committed {}", crate::time::format_time_us(t)),
+                };
+                format!("tx term {}{time}, {} ops: {}", tx.term, tx.ops.len(), parts.join("; "))
             }
             Err(e) => format!("undecodable transaction entry: {e}"),
         }
@@ -90,6 +94,14 @@ pub fn describe(kind: u8, payload: &[u8]) -> Option<String> {
     })
 }
 
+/// The commit time (unix microseconds) of a transaction entry that decodes and carries one.
+pub fn commit_time(kind: u8, payload: &[u8]) -> Option<u64> {
+    if basalt_wal::Kind(kind) != ENTRY_KIND {
+        return None;
+    }
+    TxEntry::decode(payload).ok().map(|tx| tx.commit_time_us).filter(|t| *t != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,9 +109,10 @@ mod tests {
 
     #[test]
     fn transactions_and_marks_are_described() {
-        let tx = TxEntry {
+        let mut tx = TxEntry {
             term: 3,
             proposal: None,
+            commit_time_us: 0,
             ops: vec![
                 Op::Delete { rid: Rid::new(9, 4) },
                 Op::LinkRemove {
@@ -115,7 +128,13 @@ mod tests {
             describe(kind.0, &bytes).as_deref(),
             Some("tx term 3, 2 ops: delete #9:4; unlink #9:1.out_knows -= #11:0")
         );
+        tx.commit_time_us = 1_796_605_323_000_042;
+        assert_eq!(commit_time(ENTRY_KIND.0, &tx.encode()), Some(tx.commit_time_us));
+        assert!(describe(ENTRY_KIND.0, &tx.encode())
+            .unwrap()
+            .starts_with("tx term 3, committed 2026-12-07T01:02:03.000042Z, 2 ops"));
         let (kind, bytes) = MarkerEntry { term: 7, membership: None }.encode();
+        assert_eq!(commit_time(kind.0, &bytes), None);
         assert_eq!(describe(kind.0, &bytes).as_deref(), Some("blank (a new leader's first entry), term 7"));
         assert!(describe(1, b"\xff").unwrap().starts_with("undecodable transaction entry"));
         assert_eq!(describe(0, b"x"), None);
