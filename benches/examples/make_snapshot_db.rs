@@ -22,8 +22,8 @@ const WORDS: usize = 200;
 const VOCABULARY: &[&str] = &[
     "basalt", "graph", "vertex", "edge", "record", "cluster", "page", "commit", "replica", "leader", "quorum",
     "segment", "snapshot", "restore", "archive", "index", "query", "select", "traverse", "match", "person", "city",
-    "river", "mountain", "concert", "song", "artist", "year", "the", "of", "and", "a", "to", "in", "is", "was",
-    "for", "on", "with", "as", "by", "at", "from", "that", "this", "which", "or", "an", "be", "are",
+    "river", "mountain", "concert", "song", "artist", "year", "the", "of", "and", "a", "to", "in", "is", "was", "for",
+    "on", "with", "as", "by", "at", "from", "that", "this", "which", "or", "an", "be", "are",
 ];
 
 fn text(rng: &mut SplitMix64) -> String {

@@ -120,6 +120,8 @@ struct ArchiveState {
     /// The highest LSN a purge asked for: a purge held back by unarchived segments is
     /// finished after they are copied.
     purge_wanted: Lsn,
+    /// A purge was held back since the thread last retried it.
+    purge_held: bool,
     /// Something may be ready to archive.
     work: bool,
     /// The log is closing: the thread ends.
@@ -168,7 +170,19 @@ impl Archiver {
             return true;
         }
         st.purge_wanted = st.purge_wanted.max(wanted);
+        st.purge_held = true;
         false
+    }
+
+    /// The purge to retry, if one was held back since the last call.
+    fn take_held_purge(&self) -> Option<Lsn> {
+        let mut st = self.lock();
+        std::mem::take(&mut st.purge_held).then_some(st.purge_wanted)
+    }
+
+    /// Forgets every segment (after a reset: the log starts afresh).
+    pub(crate) fn forget_all(&self) {
+        self.lock().archived.clear();
     }
 
     /// Forgets segments the log no longer has.
@@ -178,14 +192,14 @@ impl Archiver {
     }
 
     /// Waits until there is work, the retry delay passed, or the log closes. Returns false
-    /// on close; otherwise the purge still wanted.
-    fn wait(&self, delay_ms: u64) -> Option<Lsn> {
+    /// on close.
+    fn wait(&self, delay_ms: u64) -> bool {
         let mut st = self.lock();
         if !st.work && !st.stop {
             st = self.wake.wait_timeout(st, Duration::from_millis(delay_ms)).unwrap_or_else(|p| p.into_inner()).0;
         }
         st.work = false;
-        (!st.stop).then_some(st.purge_wanted)
+        !st.stop
     }
 
     fn event(&self, e: ArchiveEvent) {
@@ -267,17 +281,19 @@ pub(crate) fn thread_main(archiver: &Archiver, source: &dyn ArchiveSource) {
     let mut delay = 0;
     let mut failing = false;
     loop {
-        let Some(purge_wanted) = archiver.wait(delay) else { return };
+        if !archiver.wait(delay) {
+            return;
+        }
         let Some((sealed, final_lsn)) = source.sealed_and_final() else { return };
         let retry = archiver.next_delay(true, if failing { delay } else { 0 });
         match archiver.archive(source.storage(), source.log_id(), &sealed, final_lsn, retry) {
             Ok(_) => {
                 failing = false;
                 delay = archiver.next_delay(false, delay);
-                let first = sealed.first().map_or(Lsn::END, |s| s.first_lsn);
-                if purge_wanted > first {
-                    // A failure here poisons the log like any purge; the log reports it.
-                    let _ = source.purge_before(purge_wanted);
+                if let Some(lsn) = archiver.take_held_purge() {
+                    // Still held back (entries not final yet): marked held again, retried
+                    // on the next round. A failure poisons the log like any purge.
+                    let _ = source.purge_before(lsn);
                 }
             }
             Err(_) => {

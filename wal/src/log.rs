@@ -766,6 +766,9 @@ impl Wal {
                 st.planned_segment = next_lsn;
                 st.index.clear();
                 st.record_cut(next_lsn.prev());
+                if let Some(a) = &self.shared.archive {
+                    a.forget_all();
+                }
                 release_exclusive(&self.shared, st, Some(new_active));
                 Ok(())
             }
