@@ -91,7 +91,7 @@ enum Command {
         /// 'YYYY-MM-DD HH:MM:SS' in UTC).
         #[arg(long, value_name = "LSN|TIME")]
         until: Option<basalt_tools::time::Bound>,
-        /// The WAL archive ([wal] archive; its <db>/ folder is used if there is one).
+        /// The WAL archive (the `[wal] archive` setting; its `DB/` folder is used if there is one).
         /// Default: the home's config/basalt.toml setting.
         #[arg(long, requires = "until", value_name = "DIR")]
         archive: Option<PathBuf>,
