@@ -735,6 +735,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_wal_archive_is_read_and_resolved_against_the_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let path = dir.path().join(CONFIG_FILE);
+        assert!(read_file_config(&path).unwrap().wal.archive.is_none(), "off by default");
+        std::fs::write(&path, "node_name = \"n1\"\n[wal]\narchive = \"archive\"\n").unwrap();
+        assert_eq!(read_file_config(&path).unwrap().wal.archive, Some(PathBuf::from("archive")));
+        std::fs::create_dir_all(home.join("config")).unwrap();
+        std::fs::copy(&path, home.join("config").join(CONFIG_FILE)).unwrap();
+        let args = <Args as clap::Parser>::parse_from(["basalt-server", "--home", home.to_str().unwrap()]);
+        assert_eq!(resolve(&args).unwrap().wal_archive, Some(home.join("archive")));
+        std::fs::write(&path, "[wal]\nretain = 3\n").unwrap();
+        assert!(read_file_config(&path).is_err(), "unknown [wal] keys are refused");
+    }
+
+    #[test]
     fn the_default_config_parses_and_the_node_name_is_saved_once() {
         let dir = tempfile::tempdir().unwrap();
         assert!(prepare_home(dir.path()).unwrap());

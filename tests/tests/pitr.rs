@@ -104,6 +104,8 @@ struct Scenario {
     before_snapshot: u64,
     /// The last LSN the archive holds.
     archived_last: Lsn,
+    /// A time after the last write.
+    end_time: u64,
 }
 
 fn scenario() -> Scenario {
@@ -135,12 +137,24 @@ fn scenario() -> Scenario {
             time_mark = (t, lsn);
         }
     }
+    let end_time = unix_micros_now();
     db.checkpoint().unwrap();
     db.wal().archive_now().unwrap();
     db.close().unwrap();
     let (_, archived_last) = archived_range(&archive.join(DB)).unwrap();
     assert!(archived_last > time_mark.1, "the archive reaches past the time mark: {archived_last}");
-    Scenario { _tmp: tmp, home, archive, snap, snapshot_lsn, digests, time_mark, before_snapshot, archived_last }
+    Scenario {
+        _tmp: tmp,
+        home,
+        archive,
+        snap,
+        snapshot_lsn,
+        digests,
+        time_mark,
+        before_snapshot,
+        archived_last,
+        end_time,
+    }
 }
 
 /// The digest and applied LSN of database `name` in `home`, opened through the engine.
@@ -231,8 +245,9 @@ fn restore_until_an_lsn_or_a_time_gives_the_digest_the_database_had_then() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["pitr"]["restoredLsn"], last_before.0, "{report}");
     assert_eq!(digest_in(&target, "AtTime"), (s.digests[&last_before].clone(), last_before));
-    let plain = format_time_us(t).replace('T', " ");
-    let plain = &plain[..19];
+    // The plain form, whole seconds in UTC: the second after the last write is past every
+    // entry, so the restore reaches the end of the archive and says so.
+    let plain = format_time_us((s.end_time / 1_000_000 + 1) * 1_000_000).replace('T', " ");
     let out = ok(snapshot(&[
         "restore",
         "--quiet",
@@ -243,17 +258,14 @@ fn restore_until_an_lsn_or_a_time_gives_the_digest_the_database_had_then() {
         "--as",
         "AtSecond",
         "--until",
-        plain,
+        &plain[..19],
         "--archive",
         p(&s.archive),
     ]));
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let restored = Lsn(report["pitr"]["restoredLsn"].as_u64().unwrap());
-    assert!(restored <= last_before, "whole seconds round down: {report}");
-    assert_eq!(
-        digest_in(&target, "AtSecond").0,
-        s.digests.get(&restored).cloned().unwrap_or_else(|| digest_in(&target, "AtSnap").0)
-    );
+    assert_eq!(report["pitr"]["restoredLsn"], s.archived_last.0, "{report}");
+    assert!(report["pitr"]["note"].as_str().unwrap().contains("the archive ends at LSN"), "{report}");
+    assert_eq!(digest_in(&target, "AtSecond"), (s.digests[&s.archived_last].clone(), s.archived_last));
 }
 
 fn home_for(s: &Scenario, name: &str) -> PathBuf {
