@@ -54,6 +54,9 @@ pub struct Options {
     /// Where the WAL's segments live; `None`: the database directory's `wal/` folder.
     /// Tests give a `basalt_wal::MemStorage` to inject IO failures.
     pub wal_storage: Option<Arc<dyn Storage>>,
+    /// The WAL archive root (`[wal] archive`): sealed segments of this database are copied
+    /// to `<dir>/<database directory name>/` before they may be purged. `None`: no archive.
+    pub wal_archive: Option<basalt_wal::ArchiveOptions>,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
             database_id: None,
             committed_index: None,
             wal_storage: None,
+            wal_archive: None,
         }
     }
 }
@@ -264,6 +268,10 @@ impl Database {
         let wal_options = WalOptions {
             segment_bytes_max: options.wal_segment_bytes,
             first_lsn: Lsn(first_look.lsn + 1),
+            archive: options.wal_archive.as_ref().map(|a| basalt_wal::ArchiveOptions {
+                dir: a.dir.join(dir.file_name().unwrap_or_default()),
+                ..a.clone()
+            }),
             ..WalOptions::new(LogId(first_look.database_id))
         };
         let (wal, wal_report) = Wal::open(storage, wal_options)?;

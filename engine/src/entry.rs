@@ -12,9 +12,14 @@
 //! that formed it, so an entry formed in one term but logged in another is recognised as
 //! stale and skipped alike on every node.
 //!
+//! It also carries its commit time: the wall clock (unix microseconds) of the node that formed
+//! it, when it formed it. Apply never reads it (it is not part of the deterministic state);
+//! it is what a point-in-time restore (`--until TIME`) and `wal-inspect` go by.
+//!
 //! ```text
-//! entry    = format:u8(=2) term:u64le proposal:u128le count:uvarint op*
-//! entry v1 = format:u8(=1) count:uvarint op*  (still read: term 0, no proposal)
+//! entry    = format:u8(=3) term:u64le proposal:u128le time:u64le count:uvarint op*
+//! entry v2 = format:u8(=2) term:u64le proposal:u128le count:uvarint op*  (still read: time 0)
+//! entry v1 = format:u8(=1) count:uvarint op*  (still read: term 0, no proposal, time 0)
 //! op    = 1 insert  rid body:bytes
 //!       | 2 update  rid fields:bytes           (the fields section; link bags are kept)
 //!       | 3 delete  rid
@@ -56,7 +61,9 @@ pub const BLANK_KIND: basalt_wal::Kind = basalt_wal::Kind(3);
 /// The WAL kind tag of a batch of transaction entries (see [`encode_batch`]).
 pub const BATCH_KIND: basalt_wal::Kind = basalt_wal::Kind(4);
 /// The entry format this build writes.
-const ENTRY_FORMAT: u8 = 2;
+const ENTRY_FORMAT: u8 = 3;
+/// The format before commit times; still read.
+const ENTRY_FORMAT_V2: u8 = 2;
 /// The format of batch entries.
 const BATCH_FORMAT: u8 = 1;
 /// The first entry format, without term or proposal; still read.
@@ -229,6 +236,9 @@ pub struct TxEntry {
     pub term: u64,
     /// Who proposed it (`None` only in format 1 entries).
     pub proposal: Option<ProposalId>,
+    /// When it was formed: unix microseconds on the forming node's clock (0: unknown, an
+    /// entry of format 1 or 2).
+    pub commit_time_us: u64,
     /// The mutations, applied in order.
     pub ops: Vec<Op>,
 }
@@ -255,6 +265,7 @@ impl TxEntry {
         out.push(ENTRY_FORMAT);
         out.extend_from_slice(&self.term.to_le_bytes());
         out.extend_from_slice(&self.proposal.map_or(0, |p| p.0).to_le_bytes());
+        out.extend_from_slice(&self.commit_time_us.to_le_bytes());
         put_uvarint(&mut out, self.ops.len() as u64);
         for op in &self.ops {
             match op {
@@ -302,16 +313,17 @@ impl TxEntry {
     pub fn decode(bytes: &[u8]) -> DecodeResult<TxEntry> {
         let mut r = Reader::new(bytes);
         let format = r.u8()?;
-        let (term, proposal) = match format {
-            ENTRY_FORMAT => {
+        let (term, proposal, commit_time_us) = match format {
+            ENTRY_FORMAT | ENTRY_FORMAT_V2 => {
                 let term = r.u64_le()?;
                 let id = u128::from_le_bytes(r.array()?);
-                (term, (id != 0).then_some(ProposalId(id)))
+                let time = if format == ENTRY_FORMAT { r.u64_le()? } else { 0 };
+                (term, (id != 0).then_some(ProposalId(id)), time)
             }
-            ENTRY_FORMAT_V1 => (0, None),
+            ENTRY_FORMAT_V1 => (0, None, 0),
             other => {
                 return Err(DecodeError(format!(
-                    "entry format {other}, this build reads {ENTRY_FORMAT_V1} and {ENTRY_FORMAT}"
+                    "entry format {other}, this build reads {ENTRY_FORMAT_V1} to {ENTRY_FORMAT}"
                 )))
             }
         };
@@ -349,19 +361,36 @@ impl TxEntry {
         if !r.is_empty() {
             return Err(DecodeError(format!("{} stray bytes after the last op", r.remaining())));
         }
-        Ok(TxEntry { term, proposal, ops })
+        Ok(TxEntry { term, proposal, commit_time_us, ops })
     }
 
     /// The proposal id of an encoded entry, read from its header only (`None` for format 1
     /// entries or bytes that are no entry).
     pub fn proposal_of(bytes: &[u8]) -> Option<ProposalId> {
-        if bytes.first() != Some(&ENTRY_FORMAT) || bytes.len() < 25 {
+        if !matches!(bytes.first(), Some(&ENTRY_FORMAT | &ENTRY_FORMAT_V2)) || bytes.len() < 25 {
             return None;
         }
         let mut id = [0u8; 16];
         id.copy_from_slice(&bytes[9..25]);
         Some(ProposalId(u128::from_le_bytes(id))).filter(|p| p.0 != 0)
     }
+
+    /// The commit time (unix microseconds) of an encoded entry, read from its header only
+    /// (`None` for entries of format 1 or 2, which carry none, or bytes that are no entry).
+    pub fn commit_time_of(bytes: &[u8]) -> Option<u64> {
+        if bytes.first() != Some(&ENTRY_FORMAT) || bytes.len() < 33 {
+            return None;
+        }
+        let mut t = [0u8; 8];
+        t.copy_from_slice(&bytes[25..33]);
+        Some(u64::from_le_bytes(t)).filter(|t| *t != 0)
+    }
+}
+
+/// The wall clock now, in unix microseconds (0 if the clock is before 1970): an entry's
+/// commit time.
+pub fn unix_micros_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }
 
 #[cfg(test)]
@@ -373,6 +402,7 @@ mod tests {
         TxEntry {
             term: 7,
             proposal: Some(ProposalId(0x0123_4567_89ab_cdef_0011_2233_4455_6677)),
+            commit_time_us: 1_796_605_323_123_456,
             ops: vec![
                 Op::Insert { rid: Rid::new(9, 0), body: vec![1, 0, 0] },
                 Op::Update { rid: Rid::new(9, 1), fields: vec![0] },
@@ -401,6 +431,29 @@ mod tests {
         let bytes = e.encode();
         assert_eq!(TxEntry::decode(&bytes).unwrap(), e);
         assert_eq!(TxEntry::proposal_of(&bytes), e.proposal);
+        assert_eq!(TxEntry::commit_time_of(&bytes), Some(e.commit_time_us));
+    }
+
+    #[test]
+    fn format_2_entries_still_decode_without_a_time() {
+        // Format 2, as the build before commit times wrote it: term 7, proposal 5, one delete.
+        let mut v2 = vec![2u8];
+        v2.extend_from_slice(&7u64.to_le_bytes());
+        v2.extend_from_slice(&5u128.to_le_bytes());
+        v2.extend_from_slice(&[1, 3]);
+        put_rid(&mut v2, Rid::new(9, 4));
+        let e = TxEntry::decode(&v2).unwrap();
+        let want = TxEntry {
+            term: 7,
+            proposal: Some(ProposalId(5)),
+            commit_time_us: 0,
+            ops: vec![Op::Delete { rid: Rid::new(9, 4) }],
+        };
+        assert_eq!(e, want);
+        assert_eq!(TxEntry::proposal_of(&v2), Some(ProposalId(5)));
+        assert_eq!(TxEntry::commit_time_of(&v2), None);
+        // Re-encoded, it is a format 3 entry with time 0, and reads back the same.
+        assert_eq!(TxEntry::decode(&want.encode()).unwrap(), want);
     }
 
     #[test]
@@ -409,7 +462,7 @@ mod tests {
         let mut v1 = vec![1u8, 1, 3];
         put_rid(&mut v1, Rid::new(9, 4));
         let e = TxEntry::decode(&v1).unwrap();
-        assert_eq!(e, TxEntry { term: 0, proposal: None, ops: vec![Op::Delete { rid: Rid::new(9, 4) }] });
+        assert_eq!(e, TxEntry { ops: vec![Op::Delete { rid: Rid::new(9, 4) }], ..TxEntry::default() });
         assert_eq!(TxEntry::proposal_of(&v1), None);
         assert!(TxEntry::decode(&[3u8, 0]).is_err());
     }

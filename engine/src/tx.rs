@@ -231,7 +231,8 @@ pub fn form(st: &State, pending: &Pending, tx: &Transaction) -> FormResult<Forme
     f.effects.positions = positions;
     f.effects.unique_added = f.unique_added.into_iter().collect();
     f.effects.unique_removed = f.unique_removed.into_iter().collect();
-    Ok(Formed { entry: TxEntry { ops: f.ops, ..TxEntry::default() }, rids: f.temps, effects: f.effects })
+    let entry = TxEntry { ops: f.ops, commit_time_us: crate::entry::unix_micros_now(), ..TxEntry::default() };
+    Ok(Formed { entry, rids: f.temps, effects: f.effects })
 }
 
 fn invalid(msg: impl Into<String>) -> FormError {

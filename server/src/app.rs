@@ -229,6 +229,7 @@ fn start(mut settings: Settings) -> Result<(), StartError> {
     let options = Options {
         checkpoint_dirty_pages: settings.checkpoint_dirty_pages * 2,
         purge_wal_after_checkpoint: false,
+        wal_archive: settings.wal_archive.as_ref().map(|dir| wal_archive_options(dir)),
         ..Options::default()
     };
     let backoff = crate::registry::Backoff {
@@ -452,4 +453,22 @@ async fn checkpoint_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             }
         }
     }
+}
+
+/// `[wal] archive`: where the WAL of each database is archived, and the hook that logs each
+/// copy (info) and each failure (error: the segment is kept and the copy retried).
+fn wal_archive_options(dir: &std::path::Path) -> basalt_wal::ArchiveOptions {
+    let hook: basalt_wal::ArchiveHook = Arc::new(|event: &basalt_wal::ArchiveEvent| match event {
+        basalt_wal::ArchiveEvent::Archived { path, first_lsn, last_lsn, bytes } => {
+            info!(path = %path.display(), first_lsn = first_lsn.0, last_lsn = last_lsn.0, bytes, "WAL segment archived")
+        }
+        basalt_wal::ArchiveEvent::Failed { first_lsn, error, retry_in_ms } => tracing::error!(
+            first_lsn = first_lsn.0,
+            error = %error,
+            retry_in_ms,
+            "WAL ARCHIVE FAILED: the segment is kept (not purged) and the copy retried; fix the archive directory"
+        ),
+        other => info!(event = ?other, "WAL archive"),
+    });
+    basalt_wal::ArchiveOptions { hook: Some(hook), ..basalt_wal::ArchiveOptions::new(dir) }
 }

@@ -137,6 +137,18 @@ pub struct FileConfig {
     /// `[limits]`.
     #[serde(default)]
     pub limits: Limits,
+    /// `[wal]`.
+    #[serde(default)]
+    pub wal: WalSection,
+}
+
+/// `[wal]` of the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalSection {
+    /// Where every sealed WAL segment is copied (`<archive>/<db>/`) before it may be purged,
+    /// for point-in-time restores; relative to the home. Unset: no archive.
+    pub archive: Option<PathBuf>,
 }
 
 /// `[http]` of the config file.
@@ -358,6 +370,8 @@ pub struct Settings {
     pub demo: bool,
     /// `[limits]`: what clients may hold, and how offline databases are retried.
     pub limits: Limits,
+    /// `[wal] archive`, resolved against the home: the WAL archive root, if any.
+    pub wal_archive: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -386,6 +400,7 @@ impl std::fmt::Debug for Settings {
             .field("demo", &self.demo)
             .field("query", &self.query)
             .field("limits", &self.limits)
+            .field("wal_archive", &self.wal_archive)
             .finish()
     }
 }
@@ -456,6 +471,11 @@ fn default_config_text() -> String {
 # checkpoint_dirty_pages = 8192\n\
 # ...or at least this often.\n\
 # checkpoint_interval_s = 60\n\
+\n\
+[wal]\n\
+# Copy every sealed WAL segment to <archive>/<db>/ before it may be purged, for restores to a\n\
+# point in time (basalt-snapshot restore --until). Relative paths are inside the home.\n\
+# archive = \"/var/lib/basalt-archive\"\n\
 \n\
 [query]\n\
 # A query running longer is stopped (0: no limit). A request may ask for another timeout with\n\
@@ -601,6 +621,8 @@ pub fn resolve(args: &Args) -> Result<Settings, ConfigError> {
         }
     };
     let cluster_tuning = file.cluster.tuning(&config_path)?;
+    // An absolute path stays as it is (`join` replaces the base).
+    let wal_archive = file.wal.archive.as_ref().map(|a| home.join(a));
     Ok(Settings {
         home,
         node_name,
@@ -625,6 +647,7 @@ pub fn resolve(args: &Args) -> Result<Settings, ConfigError> {
         first_run,
         demo: !args.no_demo,
         limits: file.limits.checked().map_err(|message| ConfigError::Invalid { path: config_path.clone(), message })?,
+        wal_archive,
     })
 }
 
@@ -726,6 +749,22 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wal_archive_is_read_and_resolved_against_the_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let path = dir.path().join(CONFIG_FILE);
+        assert!(read_file_config(&path).unwrap().wal.archive.is_none(), "off by default");
+        std::fs::write(&path, "node_name = \"n1\"\n[wal]\narchive = \"archive\"\n").unwrap();
+        assert_eq!(read_file_config(&path).unwrap().wal.archive, Some(PathBuf::from("archive")));
+        std::fs::create_dir_all(home.join("config")).unwrap();
+        std::fs::copy(&path, home.join("config").join(CONFIG_FILE)).unwrap();
+        let args = <Args as clap::Parser>::parse_from(["basalt-server", "--home", home.to_str().unwrap()]);
+        assert_eq!(resolve(&args).unwrap().wal_archive, Some(home.join("archive")));
+        std::fs::write(&path, "[wal]\nretain = 3\n").unwrap();
+        assert!(read_file_config(&path).is_err(), "unknown [wal] keys are refused");
+    }
 
     #[test]
     fn the_default_config_parses_and_the_node_name_is_saved_once() {

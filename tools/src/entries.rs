@@ -72,7 +72,11 @@ fn transaction_words(payload: &[u8]) -> String {
             if tx.ops.len() > OPS_SHOWN_MAX {
                 parts.push(format!("... {} more", tx.ops.len() - OPS_SHOWN_MAX));
             }
-            format!("tx term {}, {} ops: {}", tx.term, tx.ops.len(), parts.join("; "))
+            let time = match tx.commit_time_us {
+                0 => String::new(),
+                t => format!(", committed {}", crate::time::format_time_us(t)),
+            };
+            format!("tx term {}{time}, {} ops: {}", tx.term, tx.ops.len(), parts.join("; "))
         }
         Err(e) => format!("undecodable transaction entry: {e}"),
     }
@@ -105,6 +109,13 @@ pub fn describe(kind: u8, payload: &[u8]) -> Option<String> {
     })
 }
 
+/// The commit time (unix microseconds) of a transaction entry that decodes and carries one;
+/// of a batch, its latest member's (the batch is one log entry: it is in or out whole).
+pub fn commit_time(kind: u8, payload: &[u8]) -> Option<u64> {
+    let members = transactions_of(basalt_wal::Kind(kind), payload).ok()?;
+    members.iter().filter_map(|m| TxEntry::decode(m).ok()).map(|tx| tx.commit_time_us).max().filter(|t| *t != 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,9 +123,10 @@ mod tests {
 
     #[test]
     fn transactions_and_marks_are_described() {
-        let tx = TxEntry {
+        let mut tx = TxEntry {
             term: 3,
             proposal: None,
+            commit_time_us: 0,
             ops: vec![
                 Op::Delete { rid: Rid::new(9, 4) },
                 Op::LinkRemove {
@@ -130,13 +142,26 @@ mod tests {
             describe(kind.0, &bytes).as_deref(),
             Some("tx term 3, 2 ops: delete #9:4; unlink #9:1.out_knows -= #11:0")
         );
+        tx.commit_time_us = 1_796_605_323_000_042;
+        assert_eq!(commit_time(ENTRY_KIND.0, &tx.encode()), Some(tx.commit_time_us));
+        assert!(describe(ENTRY_KIND.0, &tx.encode())
+            .unwrap()
+            .starts_with("tx term 3, committed 2026-12-07T01:02:03.000042Z, 2 ops"));
         let (kind, bytes) = MarkerEntry { term: 7, membership: None }.encode();
+        assert_eq!(commit_time(kind.0, &bytes), None);
         assert_eq!(describe(kind.0, &bytes).as_deref(), Some("blank (a new leader's first entry), term 7"));
         assert!(describe(1, b"\xff").unwrap().starts_with("undecodable transaction entry"));
         let one = tx.encode();
         let batch = basalt_engine::entry::encode_batch([one.as_slice(), one.as_slice()]);
-        assert!(describe(BATCH_KIND.0, &batch).unwrap().starts_with("batch of 2 transactions: tx term 3, 2 ops"));
+        assert!(describe(BATCH_KIND.0, &batch)
+            .unwrap()
+            .starts_with("batch of 2 transactions: tx term 3, committed 2026-12-07T01:02:03.000042Z, 2 ops"));
         assert!(describe(BATCH_KIND.0, &batch[..3]).unwrap().starts_with("undecodable batch entry"));
+        // A batch's commit time is its latest member's.
+        let (early, late) = (TxEntry { commit_time_us: 5, ..tx.clone() }, TxEntry { commit_time_us: 9, ..tx.clone() });
+        let timed = basalt_engine::entry::encode_batch([late.encode().as_slice(), early.encode().as_slice()]);
+        assert_eq!(commit_time(BATCH_KIND.0, &timed), Some(9));
+        assert_eq!(commit_time(ENTRY_KIND.0, &early.encode()), Some(5));
         assert_eq!(describe(0, b"x"), None);
     }
 }

@@ -40,6 +40,9 @@ pub struct Report {
     pub path: PathBuf,
     /// Where a database that was in the way was moved (restore with `--replace`).
     pub moved_to_backup: Option<PathBuf>,
+    /// What a point-in-time restore (`--until`) replayed from the WAL archive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pitr: Option<crate::pitr::PitrReport>,
 }
 
 impl Report {
@@ -52,6 +55,7 @@ impl Report {
             seconds: started.elapsed().as_secs_f64(),
             path,
             moved_to_backup: None,
+            pitr: None,
         }
     }
 }
@@ -291,6 +295,30 @@ enum Source {
 
 /// `restore FILE|BACKUP_DIR --home H [--as NAME] [--replace]`.
 pub fn restore(source: &Path, home: &Path, name: Option<&str>, replace: bool, quiet: bool) -> Result<Report, String> {
+    restore_until(source, home, name, replace, quiet, None)
+}
+
+/// A point-in-time restore's bound and WAL archive (the `[wal] archive` root, or the
+/// database's own folder in it).
+#[derive(Debug, Clone)]
+pub struct Until {
+    /// Up to which LSN or time.
+    pub bound: crate::time::Bound,
+    /// The archive; `None`: the home's `[wal] archive` setting.
+    pub archive: Option<PathBuf>,
+}
+
+/// `restore ... [--until LSN|TIME [--archive DIR]]`: a restore, then (with `until`) the
+/// archived WAL replayed up to the bound (see `crate::pitr`), all before anything is moved
+/// into place.
+pub fn restore_until(
+    source: &Path,
+    home: &Path,
+    name: Option<&str>,
+    replace: bool,
+    quiet: bool,
+    until: Option<Until>,
+) -> Result<Report, String> {
     let started = Instant::now();
     let kind = if source.is_dir() { Source::Directory } else { Source::File };
     let _lock = lock_home(home)?;
@@ -312,12 +340,26 @@ pub fn restore(source: &Path, home: &Path, name: Option<&str>, replace: bool, qu
             home.display()
         ));
     }
+    let archive = match &until {
+        Some(Until { archive: Some(a), .. }) => Some(a.clone()),
+        Some(Until { archive: None, .. }) => Some(crate::pitr::configured_archive(home)?.ok_or_else(|| {
+            format!("give --archive DIR: {} sets no [wal] archive in config/basalt.toml", home.display())
+        })?),
+        None => None,
+    };
     let staging = databases.join(format!(".restore-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
+    let mut pitr = None;
     let staged = match kind {
         Source::File => install_checked(source, &staging, quiet),
         Source::Directory => stage_directory(source, &staging, &name),
-    };
+    }
+    .and_then(|(mut header, totals)| {
+        if let (Some(u), Some(a)) = (&until, &archive) {
+            pitr = Some(crate::pitr::replay_into(&staging, &mut header, a, u.bound)?);
+        }
+        Ok((header, totals))
+    });
     let (mut header, totals) = match staged {
         Ok(s) => s,
         Err(e) => {
@@ -331,6 +373,7 @@ pub fn restore(source: &Path, home: &Path, name: Option<&str>, replace: bool, qu
     File::open(&databases).and_then(|d| d.sync_all()).map_err(at(&databases))?;
     let mut report = Report::new(header, totals, started, target);
     report.moved_to_backup = moved;
+    report.pitr = pitr;
     Ok(report)
 }
 
@@ -419,7 +462,7 @@ pub fn utc_stamp(t: SystemTime) -> String {
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's
 /// published algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

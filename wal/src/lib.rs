@@ -30,6 +30,7 @@
 //!
 //! The byte formats are in [`format`](mod@format) and `docs/formats.md`.
 
+pub mod archive;
 pub mod error;
 pub mod format;
 mod index;
@@ -44,6 +45,7 @@ pub mod segment;
 pub mod storage;
 mod tail;
 
+pub use archive::{ArchiveEvent, ArchiveHook, ArchiveOptions};
 pub use error::{Error, Result};
 pub use log::{Durable, DurableCallback, NewEntry, Wal, WalOptions, WalStats, WalStatus};
 pub use mem::MemStorage;

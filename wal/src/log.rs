@@ -59,6 +59,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 use std::thread::JoinHandle;
 
+use crate::archive::{ArchiveOptions, ArchiveSource, Archiver, Sealed};
 use crate::error::{Error, Result};
 use crate::format::{self, FrameFields, SegmentHeader, FLAG_BASE, FORMAT_VERSION, HEADER_BYTES};
 use crate::index::{FrameIndex, IndexPoint};
@@ -110,6 +111,9 @@ pub struct WalOptions {
     /// The most payload bytes the in-memory tail (appended, not yet durable, readable) may
     /// hold; an append that would pass it first waits for a group commit.
     pub tail_bytes_max: u64,
+    /// Copy every sealed segment here before it may be purged (see `archive.rs`); `None`:
+    /// no archive, purges delete what they are asked to.
+    pub archive: Option<ArchiveOptions>,
 }
 
 impl WalOptions {
@@ -124,6 +128,7 @@ impl WalOptions {
             sync_thread: true,
             preallocate_bytes: 1 << 20,
             tail_bytes_max: 32 << 20,
+            archive: None,
         }
     }
 }
@@ -399,6 +404,8 @@ pub(crate) struct Shared {
     work: Condvar,
     /// The meta file as last written; held while a new one is written (one at a time).
     pub(crate) meta: Mutex<Meta>,
+    /// The archive of sealed segments, if the log has one.
+    pub(crate) archive: Option<Archiver>,
 }
 
 /// What a reader needs to know about the log at one moment.
@@ -451,6 +458,8 @@ pub struct Wal {
     pub(crate) shared: Arc<Shared>,
     /// The background sync thread, if started.
     sync_thread: Option<JoinHandle<()>>,
+    /// The archiver thread, if the log has an archive.
+    archive_thread: Option<JoinHandle<()>>,
 }
 
 /// A submitted entry that becomes durable later. Await it, or call [`Durable::wait`].
@@ -523,6 +532,7 @@ impl Wal {
         };
         let report = recovered.report.clone();
         let meta = recovered.meta;
+        let options_archive = options.archive.clone();
         let state = State::recovered(recovered);
         let shared = Arc::new(Shared {
             storage,
@@ -532,6 +542,7 @@ impl Wal {
             batch_done: [Condvar::new(), Condvar::new()],
             work: Condvar::new(),
             meta: Mutex::new(meta),
+            archive: options_archive.map(Archiver::new),
         });
         let sync_thread = if shared.options.sync_thread {
             let s = shared.clone();
@@ -546,7 +557,8 @@ impl Wal {
         } else {
             None
         };
-        let wal = Wal { shared, sync_thread };
+        let mut wal = Wal { shared, sync_thread, archive_thread: None };
+        wal.archive_thread = spawn_archiver(&wal.shared)?;
         wal.finish_interrupted_purge()?;
         Ok((wal, report))
     }
@@ -714,35 +726,30 @@ impl Wal {
     /// Deletes whole segments all of whose entries are before `lsn`. The active segment is
     /// never deleted, so the log may keep some entries before `lsn`. Returns the log's first
     /// LSN afterwards.
+    ///
+    /// With an archive, only segments already archived are deleted; the rest stay, and the
+    /// archiver finishes the purge once it has copied them.
     pub fn purge_before(&self, lsn: Lsn) -> Result<Lsn> {
-        // Exclusive, so a concurrent truncate or reset never resurrects purged segments.
-        // Appends may still queue meanwhile: a purge changes no LSN.
-        let (mut st, active) = take_exclusive(&self.shared, Exclusive::KeepAppending, None)?;
-        let mut doomed = Vec::new();
-        while st.segments.len() > 1 && st.segments[1].first_lsn <= lsn {
-            doomed.push(st.segments.remove(0));
-        }
-        st.first_lsn = st.segments[0].first_lsn;
-        let first = st.first_lsn;
-        st.index.drop_segments_before(first);
-        drop(st);
-        let result = remove_segments(self.shared.storage.as_ref(), doomed.iter());
-        let st = self.shared.lock();
-        match result {
-            Ok(()) => {
-                release_exclusive(&self.shared, st, active);
-                Ok(first)
-            }
-            Err(e) => Err(poison(&self.shared, st, e)),
-        }
+        purge_segments(&self.shared, lsn)
+    }
+
+    /// Archives now every sealed segment whose entries are final and that is not archived
+    /// yet (the archiver thread does this on its own; tools and tests call it to wait).
+    /// Returns how many segments were copied; without an archive, 0.
+    pub fn archive_now(&self) -> Result<usize> {
+        archive_ready(&self.shared)
     }
 
     /// Discards the whole log; the next entry will have LSN `next_lsn` (after a snapshot
     /// was installed up to `next_lsn - 1`). Open readers fail with [`Error::Truncated`];
     /// durability handles of entries at or after `next_lsn` resolve with
     /// [`Error::EntryTruncated`].
+    ///
+    /// With an archive, the sealed segments whose entries are final are archived first; if
+    /// that fails, the reset fails and the log is unchanged.
     pub fn reset(&self, next_lsn: Lsn) -> Result<()> {
         assert!(next_lsn > Lsn::ZERO);
+        archive_ready(&self.shared)?;
         let (st, active) = take_exclusive(&self.shared, Exclusive::Rewrite, Some(next_lsn.prev()))?;
         let segments = st.segments.clone();
         drop(st);
@@ -764,6 +771,9 @@ impl Wal {
                 st.planned_segment = next_lsn;
                 st.index.clear();
                 st.record_cut(next_lsn.prev());
+                if let Some(a) = &self.shared.archive {
+                    a.forget_all();
+                }
                 release_exclusive(&self.shared, st, Some(new_active));
                 Ok(())
             }
@@ -806,6 +816,12 @@ impl Wal {
         };
         if let Some(t) = self.sync_thread.take() {
             // The thread only exits or loops; a panic in it would be a bug already reported.
+            let _ = t.join();
+        }
+        if let Some(a) = &self.shared.archive {
+            a.stop();
+        }
+        if let Some(t) = self.archive_thread.take() {
             let _ = t.join();
         }
         // A closed log ends at its last frame: no preallocated zeros for tools to explain.
@@ -988,6 +1004,9 @@ fn lead_round<'a>(shared: &'a Shared, mut st: MutexGuard<'a, State>, keep_leadin
                 return shared.lock();
             }
         };
+        if let (Some(a), false) = (&shared.archive, rolled.is_empty()) {
+            a.poke();
+        }
         for (first_lsn, sealed_len) in rolled {
             if let Some(last) = st.segments.last_mut() {
                 last.durable_end = sealed_len;
@@ -1327,5 +1346,107 @@ fn sync_thread_main(shared: &Shared) {
             continue;
         }
         st = shared.work.wait(st).unwrap_or_else(|p| p.into_inner());
+    }
+}
+
+/// Deletes whole segments before `lsn` (see [`Wal::purge_before`]); with an archive, only
+/// archived ones, oldest first, stopping at the first that is not.
+fn purge_segments(shared: &Shared, lsn: Lsn) -> Result<Lsn> {
+    // Exclusive, so a concurrent truncate or reset never resurrects purged segments.
+    // Appends may still queue meanwhile: a purge changes no LSN.
+    let (mut st, active) = take_exclusive(shared, Exclusive::KeepAppending, None)?;
+    let mut doomed = Vec::new();
+    while st.segments.len() > 1 && st.segments[1].first_lsn <= lsn {
+        if let Some(a) = &shared.archive {
+            if !a.may_delete(st.segments[0].first_lsn, lsn) {
+                break;
+            }
+        }
+        doomed.push(st.segments.remove(0));
+    }
+    st.first_lsn = st.segments[0].first_lsn;
+    let first = st.first_lsn;
+    st.index.drop_segments_before(first);
+    drop(st);
+    let result = remove_segments(shared.storage.as_ref(), doomed.iter());
+    if let Some(a) = &shared.archive {
+        a.forget_before(first);
+    }
+    let st = shared.lock();
+    match result {
+        Ok(()) => {
+            release_exclusive(shared, st, active);
+            Ok(first)
+        }
+        Err(e) => Err(poison(shared, st, e)),
+    }
+}
+
+impl Shared {
+    /// The sealed segments, oldest first (all but the active one).
+    fn sealed(st: &State) -> Vec<Sealed> {
+        st.segments
+            .windows(2)
+            .map(|w| Sealed { first_lsn: w[0].first_lsn, last_lsn: w[1].first_lsn.prev(), bytes: w[0].durable_end })
+            .collect()
+    }
+
+    /// The last LSN no truncation can remove: the committed position of a Raft log (none
+    /// yet, if it has voted but recorded no commit), else the durable LSN.
+    fn final_lsn(&self, st: &State, meta: &Meta) -> Lsn {
+        let committed = [meta.committed, st.committed_pending].into_iter().flatten().map(|c| c.lsn).max();
+        match committed {
+            Some(c) => c.min(st.durable_lsn),
+            None if meta.vote.is_some() => Lsn::ZERO,
+            None => st.durable_lsn,
+        }
+    }
+}
+
+impl ArchiveSource for Arc<Shared> {
+    fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
+
+    fn log_id(&self) -> LogId {
+        self.options.log_id
+    }
+
+    fn sealed_and_final(&self) -> Option<(Vec<Sealed>, Lsn)> {
+        // Meta before state: `update_meta` holds the meta lock while it syncs.
+        let meta = *self.meta.lock().unwrap_or_else(|p| p.into_inner());
+        let st = self.lock();
+        if st.check_usable().is_err() {
+            return None;
+        }
+        Some((Shared::sealed(&st), self.final_lsn(&st, &meta)))
+    }
+
+    fn purge_before(&self, lsn: Lsn) -> Result<Lsn> {
+        purge_segments(self, lsn)
+    }
+}
+
+/// Archives what is ready now, on the caller's thread (see [`Wal::archive_now`]).
+fn archive_ready(shared: &Arc<Shared>) -> Result<usize> {
+    let Some(a) = &shared.archive else { return Ok(0) };
+    let Some((sealed, final_lsn)) = shared.sealed_and_final() else { return Ok(0) };
+    a.archive(shared.storage.as_ref(), shared.options.log_id, &sealed, final_lsn, 0)
+}
+
+/// Starts the `wal-archive` thread if the log has an archive.
+fn spawn_archiver(shared: &Arc<Shared>) -> Result<Option<JoinHandle<()>>> {
+    if shared.archive.is_none() {
+        return Ok(None);
+    }
+    let s = shared.clone();
+    let spawned = std::thread::Builder::new().name("wal-archive".into()).spawn(move || {
+        if let Some(a) = &s.archive {
+            crate::archive::thread_main(a, &s);
+        }
+    });
+    match spawned {
+        Ok(h) => Ok(Some(h)),
+        Err(e) => Err(Error::io(shared.storage.path_of(""), e)),
     }
 }

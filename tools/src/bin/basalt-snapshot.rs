@@ -24,6 +24,7 @@ basalt-snapshot create --url http://localhost:2480 --user root --password root -
 basalt-snapshot inspect gd.snap\n  \
 basalt-snapshot verify gd.snap\n  \
 basalt-snapshot restore gd.snap --home ./other-home --as Copy\n  \
+basalt-snapshot restore gd.snap --home ./other-home --as Before --until '2026-12-07 14:05:00' --archive /var/lib/basalt-archive\n  \
 basalt-snapshot restore ./basalt-home/backup/databases/GratefulDeadConcerts-20261207T010203Z --home ./basalt-home --replace"
 )]
 struct Args {
@@ -85,6 +86,15 @@ enum Command {
         /// Move a database of that name to backup/databases/ and restore in its place.
         #[arg(long)]
         replace: bool,
+        /// Point in time: then replay the WAL archive up to this LSN (inclusive), or up to the
+        /// last transaction committed at or before this time (RFC 3339, or
+        /// 'YYYY-MM-DD HH:MM:SS' in UTC).
+        #[arg(long, value_name = "LSN|TIME")]
+        until: Option<basalt_tools::time::Bound>,
+        /// The WAL archive (the `[wal] archive` setting; its `DB/` folder is used if there is one).
+        /// Default: the home's config/basalt.toml setting.
+        #[arg(long, requires = "until", value_name = "DIR")]
+        archive: Option<PathBuf>,
     },
 }
 
@@ -115,6 +125,19 @@ fn print_text(command: &Command, r: &Report) {
         Command::Restore { .. } => {
             if let Some(b) = &r.moved_to_backup {
                 println!("moved the database that was there to {}", b.display());
+            }
+            if let Some(p) = &r.pitr {
+                println!(
+                    "replayed {} entries from {} (LSN {} to {}{})",
+                    p.entries_replayed,
+                    p.archive.display(),
+                    p.snapshot_lsn,
+                    p.restored_lsn,
+                    p.restored_time.as_ref().map(|t| format!(", last commit {t}")).unwrap_or_default()
+                );
+                if let Some(n) = &p.note {
+                    println!("note: {n}");
+                }
             }
             println!(
                 "restored database {} at LSN {} into {} (digest {})",
@@ -155,8 +178,9 @@ fn run(args: &Args) -> Result<Report, String> {
         Command::Create { .. } => Err("give --home HOME (offline) or --url URL (online)".into()),
         Command::Inspect { file } => snapshot::inspect(file),
         Command::Verify { file, scratch } => snapshot::verify(file, scratch, args.quiet),
-        Command::Restore { source, home, name, replace } => {
-            snapshot::restore(source, home, name.as_deref(), *replace, args.quiet)
+        Command::Restore { source, home, name, replace, until, archive } => {
+            let until = until.map(|bound| snapshot::Until { bound, archive: archive.clone() });
+            snapshot::restore_until(source, home, name.as_deref(), *replace, args.quiet, until)
         }
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Prints a table of the segments (file, first and last LSN, entries, bytes, sealed or
 //! open, notes), then notes and problems. `--records` lists the entries and what each does
-//! (decoded by `basalt_tools::entries`), `--from`/`--to`
-//! restrict the LSN range, `--verify` turns problems into exit status 1, `--json` prints
+//! (decoded by `basalt_tools::entries`, with each transaction's commit time), `--from` and
+//! `--to` (or `--until`) restrict the range by LSN or by commit time, `--verify` turns problems into exit status 1, `--json` prints
 //! one JSON document instead of text.
 //!
 //! It goes through `basalt_wal::inspect` only: no lock, no writes, so it is safe on the
@@ -18,6 +18,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use basalt_tools::time::Bound;
 use basalt_wal::format;
 use basalt_wal::inspect::{inspect, FrameView, Inspection, SegmentInfo, SegmentState};
 use basalt_wal::{DiskStorage, Lsn, Storage};
@@ -51,12 +52,15 @@ struct Args {
     /// marked as not an entry.
     #[arg(long)]
     records: bool,
-    /// Only show entries (and segments holding entries) from this LSN on.
-    #[arg(long, value_name = "LSN")]
-    from: Option<u64>,
-    /// Only show entries (and segments holding entries) up to this LSN.
-    #[arg(long, value_name = "LSN")]
-    to: Option<u64>,
+    /// Only show entries (and segments holding entries) from this LSN on, or committed at or
+    /// after this time (RFC 3339, or 'YYYY-MM-DD HH:MM:SS' in UTC; with a time, only
+    /// transactions are shown: other entries carry no time).
+    #[arg(long, value_name = "LSN|TIME")]
+    from: Option<Bound>,
+    /// Only show entries (and segments holding entries) up to this LSN, or committed at or
+    /// before this time.
+    #[arg(long, visible_alias = "until", value_name = "LSN|TIME")]
+    to: Option<Bound>,
     /// Check the whole log and exit 1 if anything is wrong, printing each problem as
     /// `<segment file>: byte offset <n>: <reason>`. Instead of the table, prints the problems
     /// and notes, or one line saying the log is sound.
@@ -90,16 +94,44 @@ fn main() -> ExitCode {
     }
 }
 
-/// The LSN range asked for, inclusive.
+/// The range asked for, inclusive: LSNs, and commit times if a bound is a time.
 #[derive(Debug, Clone, Copy)]
 struct Range {
     from: u64,
     to: u64,
+    /// Commit times (unix microseconds), when `--from` or `--to` is a time.
+    times: Option<(u64, u64)>,
 }
 
 impl Range {
+    fn of(from: Option<Bound>, to: Option<Bound>) -> Range {
+        let lsn = |b: Option<Bound>, none: u64| match b {
+            Some(Bound::Lsn(l)) => l,
+            _ => none,
+        };
+        let time = |b: Option<Bound>| match b {
+            Some(Bound::TimeUs(t)) => Some(t),
+            _ => None,
+        };
+        let times = match (time(from), time(to)) {
+            (None, None) => None,
+            (f, t) => Some((f.unwrap_or(0), t.unwrap_or(u64::MAX))),
+        };
+        Range { from: lsn(from, 0), to: lsn(to, u64::MAX), times }
+    }
+
     fn contains(&self, lsn: u64) -> bool {
         self.from <= lsn && lsn <= self.to
+    }
+
+    /// True if an entry at `lsn` with this commit time is in the range.
+    fn admits(&self, lsn: u64, time: Option<u64>) -> bool {
+        self.contains(lsn)
+            && match (self.times, time) {
+                (None, _) => true,
+                (Some((from, to)), Some(t)) => from <= t && t <= to,
+                (Some(_), None) => false,
+            }
     }
 
     /// True if the segment holds an entry in the range, or (when it holds none) starts in it.
@@ -111,19 +143,35 @@ impl Range {
 }
 
 fn run(args: &Args, out: &mut dyn Write) -> Result<ExitCode, ToolError> {
-    let range = Range { from: args.from.unwrap_or(0), to: args.to.unwrap_or(u64::MAX) };
-    if range.from > range.to {
-        return Err(ToolError(format!("--from {} is after --to {}: the range is empty", range.from, range.to)));
+    let mut range = Range::of(args.from, args.to);
+    if range.from > range.to || range.times.is_some_and(|(f, t)| f > t) {
+        let text = |b: Option<Bound>| match b {
+            Some(Bound::Lsn(l)) => l.to_string(),
+            Some(Bound::TimeUs(t)) => basalt_tools::time::format_time_us(t),
+            None => "-".to_string(),
+        };
+        let (from, to) = (text(args.from), text(args.to));
+        return Err(ToolError(format!("--from {from} is after --to {to}: the range is empty")));
     }
     let (wal_dir, checkpoint) = wal_dir_of(&args.path);
     let storage = open_dir(&wal_dir)?;
     let mut records = Vec::new();
+    let mut matched: Option<(u64, u64)> = None;
     let inspection = inspect(&storage, |frame| {
-        if args.records && range.contains(frame.header.lsn.0) {
-            records.push(Record::entry(&frame));
+        let lsn = frame.header.lsn.0;
+        let time = range.times.and(basalt_tools::entries::commit_time(frame.header.kind.0, frame.payload));
+        if range.admits(lsn, time) {
+            matched = Some(matched.map_or((lsn, lsn), |(f, t)| (f.min(lsn), t.max(lsn))));
+            if args.records {
+                records.push(Record::entry(&frame));
+            }
         }
     })
     .map_err(|e| ToolError(format!("{}: {e}", args.path.display())))?;
+    if range.times.is_some() {
+        // Segments are shown by the LSNs of the entries the times admitted.
+        (range.from, range.to) = matched.unwrap_or((1, 0));
+    }
     let mut report = Report::new(&inspection, args.records.then_some(records), range);
     if let Some(c) = checkpoint {
         report.notes.push(format!(
@@ -275,10 +323,17 @@ struct Record {
     /// What the entry does (engine transactions, membership and blank marks), decoded.
     #[serde(skip_serializing_if = "Option::is_none")]
     what: Option<String>,
+    /// A transaction's commit time (RFC 3339, UTC), if it carries one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<String>,
+    /// The same, in unix microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_us: Option<u64>,
 }
 
 impl Record {
     fn entry(frame: &FrameView<'_>) -> Record {
+        let time_us = basalt_tools::entries::commit_time(frame.header.kind.0, frame.payload);
         Record {
             lsn: Some(frame.header.lsn.0),
             kind: Some(frame.header.kind.0),
@@ -288,6 +343,8 @@ impl Record {
             offset: frame.offset,
             not_an_entry: None,
             what: basalt_tools::entries::describe(frame.header.kind.0, frame.payload),
+            time: time_us.map(basalt_tools::time::format_time_us),
+            time_us,
         }
     }
 }
@@ -365,6 +422,8 @@ fn stopped_frame(seg: &SegmentInfo) -> Option<Record> {
         offset: bad.offset,
         not_an_entry: Some(bad.reason.clone()),
         what: None,
+        time: None,
+        time_us: None,
     })
 }
 
