@@ -293,8 +293,15 @@ fn resolve_time(
 
 /// Replays archived entries after the snapshot's LSN up to `until` into the database staged
 /// in `dir` (installed from the snapshot, closed), then opens it (the engine redoes them),
-/// checkpoints it and updates `header` to the new LSN and digest.
-pub fn replay_into(dir: &Path, header: &mut Header, archive: &Path, until: Bound) -> Result<PitrReport, String> {
+/// checkpoints it and updates `header` to the new LSN and digest. Shows its progress on
+/// standard error unless `quiet`.
+pub fn replay_into(
+    dir: &Path,
+    header: &mut Header,
+    archive: &Path,
+    until: Bound,
+    quiet: bool,
+) -> Result<PitrReport, String> {
     let log_id = LogId(basalt_engine::snapshot_file::parse_hex_u128(&header.database_id)?);
     let folder = archive_folder(archive, &header.database);
     if !folder.is_dir() {
@@ -304,7 +311,10 @@ pub fn replay_into(dir: &Path, header: &mut Header, archive: &Path, until: Bound
     let (to, restored_time, note) = resolve(&folder, &segments, header, until)?;
     let snap = Lsn(header.lsn);
     let needed = if to > snap { chain(&segments, snap.next(), Some(to)).unwrap_or_default() } else { Vec::new() };
-    let replayed = write_entries(dir, log_id, &folder, &needed, snap, to)?;
+    let replayed = write_entries(dir, log_id, &folder, &needed, snap, to, quiet)?;
+    if !quiet && replayed > 0 {
+        eprintln!("redoing {replayed} archived entries (LSN {} to {to}) into the restored database", snap.next());
+    }
     let (db, _) = Database::open(dir, Options::default())
         .map_err(|e| format!("the restored database does not open after replaying the archive: {e}"))?;
     let applied = db.snapshot().applied_lsn();
@@ -342,10 +352,13 @@ fn write_entries(
     needed: &[Archived],
     snap: Lsn,
     to: Lsn,
+    quiet: bool,
 ) -> Result<u64, String> {
     if to <= snap {
         return Ok(0);
     }
+    let expected = to.0 - snap.0;
+    let mut progress = crate::progress::Progress::count("replaying the WAL archive", expected, "entries", quiet);
     let wal_dir = dir.join(basalt_engine::WAL_DIR);
     let storage = DiskStorage::create_dir(&wal_dir).map_err(|e| format!("{}: {e}", wal_dir.display()))?;
     let options = WalOptions { first_lsn: snap.next(), ..WalOptions::new(log_id) };
@@ -357,12 +370,13 @@ fn write_entries(
     let mut batch: Vec<Entry> = Vec::new();
     let mut bytes = 0usize;
     let mut written = 0u64;
-    let flush = |batch: &mut Vec<Entry>, written: &mut u64| -> Result<(), String> {
+    let mut flush = |batch: &mut Vec<Entry>, written: &mut u64| -> Result<(), String> {
         let entries: Vec<NewEntry<'_>> =
             batch.iter().map(|e| NewEntry { lsn: e.lsn, term: e.term, kind: e.kind, payload: &e.payload }).collect();
         wal.write_entries(&entries).and_then(|d| d.wait()).map_err(|e| format!("writing the replayed entries: {e}"))?;
         *written += batch.len() as u64;
         batch.clear();
+        progress.set(*written);
         Ok(())
     };
     read_entries(folder, needed, snap.next(), to, |e| {
@@ -377,8 +391,8 @@ fn write_entries(
     if !batch.is_empty() {
         flush(&mut batch, &mut written)?;
     }
+    progress.finish();
     wal.close().map_err(|e| e.to_string())?;
-    let expected = to.0 - snap.0;
     if written != expected {
         return Err(format!("the archive gave {written} entries where LSNs {}..={to} are {expected}", snap.next()));
     }

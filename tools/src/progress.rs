@@ -22,6 +22,8 @@ pub struct Progress {
     last_line: Option<Instant>,
     /// Counting records, not bytes.
     records: bool,
+    /// The unit of a count with a known total (`None`: bytes).
+    unit: Option<&'static str>,
 }
 
 impl Progress {
@@ -39,7 +41,24 @@ impl Progress {
             bar
         });
         let last_line = (!quiet && !tty).then(Instant::now);
-        Progress { bar, what: what.to_string(), total, last_line, records: false }
+        Progress { bar, what: what.to_string(), total, last_line, records: false, unit: None }
+    }
+
+    /// Starts reporting `what` over `total` items counted in `unit` (say, "entries").
+    pub fn count(what: &str, total: u64, unit: &'static str, quiet: bool) -> Progress {
+        let tty = std::io::stderr().is_terminal();
+        let bar = (!quiet && tty).then(|| {
+            let bar = ProgressBar::new(total);
+            let template = format!("{{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit} {{per_sec}} eta {{eta}}");
+            let style = ProgressStyle::with_template(&template)
+                .map(|s| s.progress_chars("#>-"))
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_message(what.to_string());
+            bar
+        });
+        let last_line = (!quiet && !tty).then(Instant::now);
+        Progress { bar, what: what.to_string(), total, last_line, records: false, unit: Some(unit) }
     }
 
     /// Starts reporting `what` as a count of records with no known total (an export's
@@ -55,7 +74,7 @@ impl Progress {
             bar
         });
         let last_line = (!quiet && !tty).then(Instant::now);
-        Progress { bar, what: what.to_string(), total: 0, last_line, records: true }
+        Progress { bar, what: what.to_string(), total: 0, last_line, records: true, unit: None }
     }
 
     /// Sets the bytes done.
@@ -68,7 +87,8 @@ impl Progress {
                     eprintln!("{}: {done} records", self.what);
                 } else {
                     let pct = if self.total > 0 { done as f64 * 100.0 / self.total as f64 } else { 100.0 };
-                    eprintln!("{}: {pct:.1}% ({done} of {} bytes)", self.what, self.total);
+                    let unit = self.unit.unwrap_or("bytes");
+                    eprintln!("{}: {pct:.1}% ({done} of {} {unit})", self.what, self.total);
                 }
                 self.last_line = Some(Instant::now());
             }

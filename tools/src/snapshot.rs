@@ -356,7 +356,7 @@ pub fn restore_until(
     }
     .and_then(|(mut header, totals)| {
         if let (Some(u), Some(a)) = (&until, &archive) {
-            pitr = Some(crate::pitr::replay_into(&staging, &mut header, a, u.bound)?);
+            pitr = Some(crate::pitr::replay_into(&staging, &mut header, a, u.bound, quiet)?);
         }
         Ok((header, totals))
     });
