@@ -12,7 +12,7 @@
 //!
 //! # Writing
 //! The engine forms each transaction and hands its bytes to the group's
-//! [`RaftProposer`](super::batch::RaftProposer), which batches them into log entries
+//! [`RaftProposer`], which batches them into log entries
 //! without waiting (see [`super::batch`]). The committer's outcome comes from the engine
 //! when the committed entry is applied, by proposal id; a write openraft refuses comes back
 //! through [`super::RefusalResponder`].
