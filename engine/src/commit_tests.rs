@@ -204,13 +204,21 @@ fn a_batch_entry_applies_each_member_alone_and_redo_does_the_same() {
     let mut p2 = db.prepare(&second, |b: &[u8]| keep(&kept2, b));
     assert!(poll_once(&mut p1).is_pending() && poll_once(&mut p2).is_pending());
     let (b1, b2) = (kept1.lock().unwrap().clone(), kept2.lock().unwrap().clone());
-    // A member that does not decode sits between them: it alone is skipped.
-    let batch = crate::entry::encode_batch([b1.as_slice(), b"\xff".as_slice(), b2.as_slice()]);
+    // A member that fails the same way everywhere (it deletes a record that does not exist)
+    // sits between them: it alone is skipped.
+    let bad = crate::entry::TxEntry {
+        term: 0,
+        proposal: None,
+        commit_time_us: 0,
+        ops: vec![crate::entry::Op::Delete { rid: crate::value::Rid::new(9, 999_999) }],
+    }
+    .encode();
+    let batch = crate::entry::encode_batch([b1.as_slice(), bad.as_slice(), b2.as_slice()]);
     let next = db.applied_lsn().next();
     db.wal().write_at(&[(next, crate::entry::BATCH_KIND, &batch)]).unwrap();
     let outcome = db.apply_committed_batch(&[(LogPosition { term: 0, index: next }, crate::entry::BATCH_KIND, &batch)]);
     match outcome.unwrap().as_slice() {
-        [ApplyOutcome::Skipped(why)] => assert!(why.contains("does not decode"), "{why}"),
+        [ApplyOutcome::Skipped(why)] => assert!(!why.is_empty()),
         other => panic!("the batch's outcome: {other:?}"),
     }
     for p in [&mut p1, &mut p2] {

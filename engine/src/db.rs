@@ -673,27 +673,11 @@ fn redo(
         let mut term = applied.position.term;
         match entry.kind {
             ENTRY_KIND | BATCH_KIND => {
-                // Bytes that do not decode are skipped as live apply skips them (the
-                // frame's checksum held: this is what was logged, on every node alike).
-                let members = match transactions_of(entry.kind, &entry.payload) {
-                    Ok(members) if !members.is_empty() => members,
-                    Ok(_) => {
-                        report.failed_entries.push((entry.lsn, "an entry that holds no transaction".into()));
-                        Vec::new()
-                    }
-                    Err(e) => {
-                        report.failed_entries.push((entry.lsn, format!("the batch does not decode: {e}")));
-                        Vec::new()
-                    }
-                };
+                // Bytes that do not decode refuse the open: they may be a format of a newer
+                // build, which other nodes apply, so skipping them here could diverge.
+                let members = transactions_of(entry.kind, &entry.payload).map_err(|e| corrupt(entry.lsn, e))?;
                 for member in members {
-                    let tx = match TxEntry::decode(member) {
-                        Ok(tx) => tx,
-                        Err(e) => {
-                            report.failed_entries.push((entry.lsn, format!("the entry does not decode: {e}")));
-                            continue;
-                        }
-                    };
+                    let tx = TxEntry::decode(member).map_err(|e| corrupt(entry.lsn, e))?;
                     let result = match crate::commit::stale(&tx, term) {
                         Some(why) => Err(why),
                         None => match st.apply(entry.lsn, &tx) {
