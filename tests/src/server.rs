@@ -70,6 +70,24 @@ pub fn snapshot_binary() -> PathBuf {
     }
 }
 
+/// Runs `basalt-snapshot` with `args` (without a `BASALT_PASSWORD` from the environment).
+pub fn run_snapshot(args: &[&str]) -> std::process::Output {
+    Command::new(snapshot_binary()).args(args).env_remove("BASALT_PASSWORD").output().expect("run basalt-snapshot")
+}
+
+/// A `basalt-snapshot` run that must succeed: its standard output.
+pub fn snapshot_ok(out: std::process::Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "basalt-snapshot failed: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+    text
+}
+
+/// A `basalt-snapshot` run that must be refused: its standard error.
+pub fn snapshot_refused(out: std::process::Output) -> String {
+    assert!(!out.status.success(), "basalt-snapshot succeeded: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// The `basalt-import` binary (package `basalt-tools`), built first like [`server_binary`].
 pub fn import_binary() -> PathBuf {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();

@@ -10,13 +10,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use basalt_engine::entry::unix_micros_now;
 use basalt_engine::{Database, Document, Lsn, Options, Transaction, Value};
-use basalt_tests::server::snapshot_binary;
+use basalt_tests::server::{run_snapshot as snapshot, snapshot_ok as ok, snapshot_refused as refused};
 use basalt_tools::time::format_time_us;
 use basalt_wal::{ArchiveEvent, ArchiveOptions, DiskStorage};
 
@@ -68,21 +67,6 @@ fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn snapshot(args: &[&str]) -> Output {
-    Command::new(snapshot_binary()).args(args).output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "basalt-snapshot failed: {}\n{text}", String::from_utf8_lossy(&out.stderr));
-    text
-}
-
-fn refused(out: Output) -> String {
-    assert!(!out.status.success(), "basalt-snapshot succeeded: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn p(path: &Path) -> &str {

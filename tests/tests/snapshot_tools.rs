@@ -7,11 +7,10 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly on any unexpected error.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use basalt_tests::server::{snapshot_binary, ServerProcess};
+use basalt_tests::server::{run_snapshot as snapshot, snapshot_ok as ok, snapshot_refused as refused, ServerProcess};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "snapshot-secret";
@@ -23,21 +22,6 @@ fn start(home: &Path, demo: bool) -> ServerProcess {
         args.push("--no-demo");
     }
     ServerProcess::start(home, &args, &[("BASALT_ROOT_PASSWORD", PASSWORD)])
-}
-
-fn snapshot(args: &[&str]) -> Output {
-    Command::new(snapshot_binary()).args(args).env_remove("BASALT_PASSWORD").output().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "basalt-snapshot failed: {}\n{text}", String::from_utf8_lossy(&out.stderr));
-    text
-}
-
-fn refused(out: Output) -> String {
-    assert!(!out.status.success(), "basalt-snapshot succeeded: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn inspect(file: &Path) -> Value {

@@ -44,13 +44,12 @@ impl QuickWrite {
     }
 
     /// The answer rows once the transaction committed as `c`, read from the committed state.
-    pub fn answer(&self, db: &Database, req: &QueryRequest, c: &Committed) -> Result<Vec<Json>, QueryError> {
+    pub fn answer(self, db: &Database, req: &QueryRequest, c: &Committed) -> Result<Vec<Json>, QueryError> {
         let output = match self.count {
             Some(n) => Output::Count(n),
             None => Output::Created(None),
         };
-        // The planned ops move into the answer's plan only for its length of time.
-        let planned = Planned { ops: self.ops.clone(), output };
+        let planned = Planned { ops: self.ops, output };
         let rows = with_env(db, req, |env| committed_output(env, &planned, &self.temps, c))?;
         rows.iter().map(|r| r.to_json()).collect()
     }
